@@ -1,0 +1,111 @@
+"""Strict readers for environment variables.
+
+django-environ turns a malformed boolean into False and a malformed URL into something odd; a
+back office that ships goods must refuse to start instead, naming the variable at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Unset:
+    """Marker for 'no default: the variable is required'."""
+
+
+REQUIRED = Unset()
+
+
+def _raw(name: str, default: Any) -> str | None:
+    value = os.environ.get(name)
+    if value is None:
+        if isinstance(default, Unset):
+            raise ImproperlyConfigured(f"Set the environment variable {name} (see .env.example).")
+        return None
+    return value.strip()
+
+
+def env_str(name: str, default: str | Unset = REQUIRED) -> str:
+    value = _raw(name, default)
+    return default if value is None else value  # type: ignore[return-value]
+
+
+def env_bool(name: str, default: bool | Unset = REQUIRED) -> bool:
+    value = _raw(name, default)
+    if value is None:
+        return bool(default)
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int | Unset = REQUIRED, *, minimum: int | None = None) -> int:
+    value = _raw(name, default)
+    if value is None:
+        return int(default)  # type: ignore[arg-type]
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
+
+
+def env_float(name: str, default: float | Unset = REQUIRED) -> float:
+    value = _raw(name, default)
+    if value is None:
+        return float(default)  # type: ignore[arg-type]
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
+def env_list(name: str, default: list[str] | Unset = REQUIRED) -> list[str]:
+    value = _raw(name, default)
+    if value is None:
+        return list(default)  # type: ignore[arg-type]
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str | Unset = REQUIRED, *, schemes: tuple[str, ...] = ()) -> str:
+    value = env_str(name, default)
+    parts = urlsplit(value)
+    allowed = schemes or ("http", "https")
+    web = parts.scheme in ("http", "https")
+    if parts.scheme not in allowed or (web and not parts.netloc):
+        raise ImproperlyConfigured(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in allowed)}"
+            f", not {value!r}."
+        )
+    return value.rstrip("/") if web else value
+
+
+def env_db(name: str, default: str) -> dict[str, Any]:
+    value = env_str(name, default)
+    try:
+        config = environ.Env.db_url_config(value)
+    except Exception as exc:  # django-environ raises several types for a bad URL
+        raise ImproperlyConfigured(f"{name} is not a database URL: {exc}") from None
+    if not config.get("ENGINE"):
+        raise ImproperlyConfigured(f"{name} names an unknown database scheme: {value!r}.")
+    return config
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

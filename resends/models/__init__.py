@@ -1,0 +1,16 @@
+from .accounts import Provider, ProviderAccount
+from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
+from .mirrors import LineItem, Order, ReturnInventory
+
+__all__ = [
+    "CallAttempt",
+    "ErrorClass",
+    "LineItem",
+    "Order",
+    "Provider",
+    "ProviderAccount",
+    "ProviderCall",
+    "ResendRequest",
+    "ResendTarget",
+    "ReturnInventory",
+]

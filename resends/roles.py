@@ -1,0 +1,63 @@
+"""Who may do what. The groups and their permissions are created by migration 0002."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+AGENTS = "Customer service"
+MANAGERS = "Managers"
+
+AGENT_PERMISSIONS = (
+    "resends.view_provideraccount",
+    "resends.view_order",
+    "resends.view_lineitem",
+    "resends.view_returninventory",
+    "resends.add_resendrequest",
+)
+MANAGER_PERMISSIONS = (
+    *AGENT_PERMISSIONS,
+    "resends.view_resendrequest",
+    "resends.view_resendtarget",
+    "resends.view_providercall",
+    "resends.view_callattempt",
+    "resends.approve_resendrequest",
+    "django_celery_beat.view_periodictask",
+    "django_celery_beat.add_periodictask",
+    "django_celery_beat.change_periodictask",
+    "django_celery_beat.delete_periodictask",
+    "django_celery_beat.view_crontabschedule",
+    "django_celery_beat.add_crontabschedule",
+    "django_celery_beat.change_crontabschedule",
+    "django_celery_beat.view_intervalschedule",
+    "django_celery_beat.add_intervalschedule",
+    "django_celery_beat.change_intervalschedule",
+)
+
+
+def can_use_console(user: Any) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.has_perm("resends.add_resendrequest")
+    )
+
+
+def can_audit(user: Any) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.has_perm("resends.view_resendrequest")
+    )
+
+
+def console_user_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Agents and managers only; any other signed-in account gets 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_use_console(request.user):
+            raise PermissionDenied("This console is for customer service and managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
