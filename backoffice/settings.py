@@ -87,6 +87,8 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a real worker process in the tests sees the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     # WAL and a busy timeout let web, worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

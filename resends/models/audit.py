@@ -209,6 +209,10 @@ class ProviderCall(models.Model):
         RETURNHELPER_CANCEL_RESEND = "returnhelper.cancel_resend", "Return Helper cancelResend"
 
     request = models.ForeignKey(ResendRequest, on_delete=models.PROTECT, related_name="calls")
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="calls")
+    subject = models.CharField(
+        max_length=64, blank=True, help_text="The provider object acted on (e.g. the order id)."
+    )
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     intent_key = models.CharField(max_length=160, unique=True)
     operation = models.CharField(max_length=40, choices=Operation.choices)
@@ -249,6 +253,7 @@ class ProviderCall(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="call_due_idx"),
             models.Index(fields=["provider_reference"], name="call_reference_idx"),
+            models.Index(fields=["account", "subject", "state"], name="call_subject_idx"),
             models.Index(fields=["-created_at"], name="call_created_idx"),
         ]
 
