@@ -279,3 +279,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    # Repairs lost queue messages, expired leases and finished waits (resends/engine/sweeper.py).
+    "sweep-provider-calls": {"task": "resends.tasks.sweep_calls", "schedule": 30.0},
+}

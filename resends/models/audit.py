@@ -58,6 +58,11 @@ class ResendRequest(models.Model):
     intent_key = models.CharField(
         max_length=120, unique=True, help_text="One per intent: a repeat submit finds this row."
     )
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of what is resent: finds the same intent from a second tab or agent.",
+    )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="resend_requests"
     )
@@ -119,6 +124,7 @@ class ResendRequest(models.Model):
             models.Index(fields=["state", "-submitted_at"], name="request_state_idx"),
             models.Index(fields=["account", "-submitted_at"], name="request_account_idx"),
             models.Index(fields=["submitted_by", "-submitted_at"], name="request_submitter_idx"),
+            models.Index(fields=["fingerprint", "-submitted_at"], name="request_fingerprint_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,264 @@
+"""Claim a call, send it once, record what happened.
+
+Every step leaves the row in a state from which any worker can carry on:
+- the claim is one conditional UPDATE, so a duplicated or redelivered message does nothing;
+- an attempt row is written before the request leaves, so a worker killed mid-call leaves an
+  unfinished attempt, which means "may have been applied": reconcile before sending again;
+- the outcome is recorded only while we still hold the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..models import CallAttempt, ProviderCall
+from ..models.audit import CallState
+from ..providers.base import CallResult, ErrorClass, Exchange, ProviderError, Verdict
+from ..providers.registry import adapter_for
+from ..redaction import redact_text
+from . import policy
+from .outcome import apply_success, refresh_request_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Next:
+    """What the task should do after processing: nothing, or ring again after `delay` seconds."""
+
+    delay: float | None = None
+
+
+DONE = Next()
+
+
+def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCall | None:
+    now = now or timezone.now()
+    claimable = (
+        Q(state=CallState.PENDING, next_attempt_at__isnull=True)
+        | Q(state=CallState.PENDING, next_attempt_at__lte=now)
+        | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
+        | Q(state=CallState.UNKNOWN, next_attempt_at__lte=now)
+        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.LEASE)
+    )
+    with transaction.atomic():
+        won = (
+            ProviderCall.objects.filter(pk=call_id)
+            .filter(claimable)
+            .update(
+                state=CallState.IN_FLIGHT,
+                locked_at=now,
+                locked_by=worker[:100],
+                updated_at=now,
+            )
+        )
+    if not won:
+        return None
+    return ProviderCall.objects.select_related("account", "request").get(pk=call_id)
+
+
+def _unsettled(call: ProviderCall) -> bool:
+    """Did an earlier attempt leave without knowing whether the provider applied it?"""
+    if call.error_class == ErrorClass.UNKNOWN:
+        return True
+    last = call.attempt_rows.order_by("-number").first()
+    return last is not None and last.finished_at is None
+
+
+def _still_ours(call: ProviderCall) -> Q:
+    return Q(
+        pk=call.pk, state=CallState.IN_FLIGHT, locked_by=call.locked_by, locked_at=call.locked_at
+    )
+
+
+def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
+    call = claim(call_id, worker)
+    if call is None:
+        return DONE
+    adapter = adapter_for(call.account)
+    if _unsettled(call):
+        first_sent = (
+            call.attempt_rows.order_by("number").values_list("started_at", flat=True).first()
+        )
+        attempt = _open_attempt(call, worker, task_id, purpose="reconcile")
+        try:
+            verdict = adapter.reconcile(
+                call.operation,
+                call.payload,
+                idempotency_key=str(call.idempotency_key),
+                first_sent_at=first_sent or call.created_at,
+            )
+        except ProviderError as error:
+            _close_attempt(attempt, error.exchange, outcome="reconcile_failed", error=error)
+            return _after_unknown(call, f"Could not check with the provider: {error.message}")
+        _close_attempt(
+            attempt,
+            verdict.result.exchange if verdict.result else None,
+            outcome=f"reconciled_{verdict.verdict}",
+            message=verdict.explanation,
+        )
+        if verdict.verdict == Verdict.APPLIED and verdict.result is not None:
+            return _succeed(call, verdict.result)
+        if verdict.verdict == Verdict.UNDECIDED:
+            return _needs_review(call, verdict.explanation)
+        # Verdict.ABSENT: nothing happened at the provider, so sending now is safe.
+    return _send(call, adapter, worker, task_id)
+
+
+def _send(call: ProviderCall, adapter: object, worker: str, task_id: str) -> Next:
+    attempt = _open_attempt(call, worker, task_id, purpose="send")
+    try:
+        result = adapter.execute(  # type: ignore[attr-defined]
+            call.operation, call.payload, idempotency_key=str(call.idempotency_key)
+        )
+    except ProviderError as error:
+        _close_attempt(attempt, error.exchange, outcome=error.error_class.value, error=error)
+        if error.error_class is ErrorClass.PERMANENT:
+            return _fail(call, error.message, ErrorClass.PERMANENT)
+        if error.error_class is ErrorClass.UNKNOWN:
+            return _after_unknown(call, error.message)
+        return _retry_later(call, error)
+    except Exception as exc:  # a bug or an unforeseen library error after the request may have left
+        log.exception("call %s: unexpected error", call.pk)
+        _close_attempt(attempt, None, outcome="unknown", message=redact_text(repr(exc)))
+        return _after_unknown(call, "Unexpected error while calling the provider.")
+    _close_attempt(
+        attempt, result.exchange, outcome="succeeded", message="replayed" if result.replayed else ""
+    )
+    return _succeed(call, result)
+
+
+def _open_attempt(call: ProviderCall, worker: str, task_id: str, *, purpose: str) -> CallAttempt:
+    """Recorded before anything leaves: an attempt without finished_at means 'outcome unknown'."""
+    with transaction.atomic():
+        ProviderCall.objects.filter(_still_ours(call)).update(attempts=F("attempts") + 1)
+        number = (
+            call.attempt_rows.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
+        return CallAttempt.objects.create(
+            call=call,
+            number=number,
+            celery_task_id=task_id[:64],
+            worker=worker[:100],
+            request_redacted={
+                "purpose": purpose,
+                "operation": call.operation,
+                "payload": call.payload,
+            },
+            outcome="started",
+        )
+
+
+def _close_attempt(
+    attempt: CallAttempt,
+    exchange: Exchange | None,
+    *,
+    outcome: str,
+    error: ProviderError | None = None,
+    message: str = "",
+) -> None:
+    attempt.finished_at = timezone.now()
+    attempt.outcome = outcome
+    if exchange is not None:
+        attempt.request_redacted = {**attempt.request_redacted, **exchange.as_request_record()}
+        attempt.response_status = exchange.status
+        attempt.response_excerpt = exchange.response_excerpt[:4000]
+        attempt.duration_ms = exchange.duration_ms
+    if attempt.duration_ms is None:
+        attempt.duration_ms = int((attempt.finished_at - attempt.started_at).total_seconds() * 1000)
+    if error is not None:
+        attempt.error_class = error.error_class.value
+        attempt.error_message = redact_text(error.message)[:2000]
+    elif message:
+        attempt.error_message = message[:2000]
+    attempt.save()
+
+
+def _finish(call: ProviderCall, **fields: object) -> bool:
+    with transaction.atomic():
+        updated = ProviderCall.objects.filter(_still_ours(call)).update(
+            locked_at=None, locked_by="", updated_at=timezone.now(), **fields
+        )
+        if updated:
+            refresh_request_state(call.request_id)
+    if not updated:
+        log.warning("call %s: lease lost before recording; another worker owns it now", call.pk)
+    return bool(updated)
+
+
+def _succeed(call: ProviderCall, result: CallResult) -> Next:
+    now = timezone.now()
+    with transaction.atomic():
+        if _finish(
+            call,
+            state=CallState.SUCCEEDED,
+            finished_at=now,
+            error_class="",
+            failure_reason="",
+            provider_reference=result.reference[:100],
+            provider_reference_2=result.reference_2[:100],
+            provider_status=result.provider_status[:40],
+        ):
+            apply_success(call, result)
+    return DONE
+
+
+def _fail(call: ProviderCall, reason: str, error_class: ErrorClass) -> Next:
+    _finish(
+        call,
+        state=CallState.FAILED,
+        finished_at=timezone.now(),
+        error_class=error_class.value,
+        failure_reason=redact_text(reason)[:2000],
+    )
+    return DONE
+
+
+def _needs_review(call: ProviderCall, reason: str) -> Next:
+    _finish(
+        call,
+        state=CallState.NEEDS_REVIEW,
+        error_class=ErrorClass.UNKNOWN.value,
+        failure_reason=redact_text(reason)[:2000],
+    )
+    return DONE
+
+
+def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
+    attempts = ProviderCall.objects.values_list("attempts", flat=True).get(pk=call.pk)
+    if attempts >= policy.MAX_ATTEMPTS:
+        return _fail(
+            call,
+            f"Gave up after {attempts} attempts; nothing was applied. Last answer: {error.message}",
+            ErrorClass.TRANSIENT,
+        )
+    delay = policy.backoff_seconds(attempts, error.retry_after)
+    _finish(
+        call,
+        state=CallState.PENDING,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        error_class=ErrorClass.TRANSIENT.value,
+        failure_reason=redact_text(error.message)[:2000],
+    )
+    return Next(delay) if delay <= policy.MAX_COUNTDOWN_SECONDS else DONE
+
+
+def _after_unknown(call: ProviderCall, reason: str) -> Next:
+    tries = call.attempt_rows.filter(request_redacted__purpose="reconcile").count()
+    if tries >= policy.MAX_RECONCILE_TRIES:
+        return _needs_review(call, f"Could not find out whether the provider applied it: {reason}")
+    delay = policy.backoff_seconds(tries + 1)
+    _finish(
+        call,
+        state=CallState.UNKNOWN,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        error_class=ErrorClass.UNKNOWN.value,
+        failure_reason=redact_text(reason)[:2000],
+    )
+    return Next(delay) if delay <= policy.MAX_COUNTDOWN_SECONDS else DONE

@@ -1,0 +1,97 @@
+"""What a call's outcome means for its request and for our mirrors."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
+from ..models.audit import CallState, RequestState
+from ..providers.base import CallResult
+
+Op = ProviderCall.Operation
+
+
+def request_state_for(counts: dict[str, int]) -> str:
+    """The request's state from its calls' states (only resend calls, not cancellations)."""
+    total = sum(counts.values())
+    if total == 0:
+        return RequestState.QUEUED
+    open_ = (
+        counts.get(CallState.PENDING, 0)
+        + counts.get(CallState.IN_FLIGHT, 0)
+        + counts.get(CallState.UNKNOWN, 0)
+    )
+    if open_:
+        return RequestState.RUNNING
+    if counts.get(CallState.NEEDS_REVIEW, 0):
+        return RequestState.NEEDS_REVIEW
+    succeeded = counts.get(CallState.SUCCEEDED, 0)
+    cancelled = counts.get(CallState.CANCELLED, 0)
+    if succeeded == total:
+        return RequestState.SUCCEEDED
+    if cancelled == total:
+        return RequestState.CANCELLED
+    if succeeded:
+        return RequestState.PARTLY_FAILED
+    return RequestState.FAILED
+
+
+def refresh_request_state(request_id: int) -> str:
+    with transaction.atomic():
+        request = ResendRequest.objects.select_for_update().get(pk=request_id)
+        if request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL):
+            return request.state
+        rows = (
+            ProviderCall.objects.filter(request_id=request_id)
+            .exclude(operation=Op.RETURNHELPER_CANCEL_RESEND)
+            .values("state")
+            .annotate(n=Count("id"))
+        )
+        state = request_state_for({row["state"]: row["n"] for row in rows})
+        if request.state == RequestState.CANCELLED and state == RequestState.SUCCEEDED:
+            state = RequestState.CANCELLED  # cancelled at the provider after it succeeded
+        if state != request.state:
+            now = timezone.now()
+            request.state = state
+            request.state_changed_at = now
+            request.finished_at = now if state in ResendRequest.FINAL_STATES else None
+            request.save(update_fields=["state", "state_changed_at", "finished_at"])
+        return state
+
+
+def apply_success(call: ProviderCall, result: CallResult) -> None:
+    """Keep the mirrors truthful right away, so the next preview counts this resend."""
+    if call.operation == Op.CHARGEBEE_RESEND_ORDER:
+        full = not call.payload.get("lines")
+        updates = {"resent_status": "fully_resent" if full else "partially_resent"}
+        if full:
+            updates["status"] = "cancelled"
+        order = (
+            Order.objects.select_for_update()
+            .filter(account=call.account, external_id=call.subject)
+            .first()
+        )
+        if order is not None:
+            order.resend_count += 1
+            for name, value in updates.items():
+                setattr(order, name, value)
+            order.save(update_fields=["resend_count", *updates])
+    elif call.operation == Op.RETURNHELPER_CREATE_RESEND:
+        ReturnInventory.objects.filter(
+            account=call.account,
+            external_id__in=[str(i) for i in call.payload.get("inventory_ids", [])],
+        ).update(handling_code="rsd")
+    elif call.operation == Op.RETURNHELPER_CANCEL_RESEND:
+        ReturnInventory.objects.filter(
+            account=call.account, resend_targets__request=call.request
+        ).update(handling_code="ohd")
+        ProviderCall.objects.filter(
+            request=call.request, operation=Op.RETURNHELPER_CREATE_RESEND
+        ).update(provider_status="canceled")
+        ResendRequest.objects.filter(pk=call.request_id).update(
+            state=RequestState.CANCELLED,
+            state_changed_at=timezone.now(),
+            finished_at=timezone.now(),
+        )

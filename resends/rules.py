@@ -1,0 +1,298 @@
+"""Every provider rule, in one place. The preview staff see and the task about to call both use
+these functions, so a rule changes here and nowhere else. Each refusal is a sentence an agent can
+read to a customer-facing colleague."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+
+from .models import LineItem, Order, ReturnInventory
+
+# --- Junction -------------------------------------------------------------------------------
+JUNCTION_MAX_WINDOW = timedelta(days=60)
+JUNCTION_ORDER_IDS_PER_REQUEST = 100
+
+# --- Chargebee ------------------------------------------------------------------------------
+CHARGEBEE_MAX_RESENDS_PER_ORDER = 5
+CHARGEBEE_ORDER_ID = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
+CHARGEBEE_UNRESENDABLE_STATUSES = frozenset({"cancelled", "voided"})
+CHARGEBEE_REASON_MAX_LENGTH = 100
+
+# --- Return Helper ----------------------------------------------------------------------------
+RETURNHELPER_ELIGIBLE_HANDLING = "ohd"
+RETURNHELPER_FIELD_LIMITS = {
+    "shipmentName": 255,
+    "shipmentStreet1": 255,
+    "shipmentStreet2": 255,
+    "shipmentStreet3": 255,
+    "shipmentCity": 50,
+    "shipmentState": 50,
+    "shipmentPostalCode": 50,
+    "shipmentPhone": 50,
+    "shipmentEmail": 255,
+}
+RETURNHELPER_REQUIRED_FIELDS = ("shipmentName", "shipmentStreet1", "shipmentCity")
+ISO3 = re.compile(r"^[a-z]{3}$")
+
+# How long a succeeded resend of the same thing counts as "already done" for a second submit.
+DUPLICATE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason something cannot be resent as asked. `subject` says what it is about."""
+
+    subject: str
+    message: str
+    blocking: bool = True
+
+
+def blocking(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.blocking]
+
+
+def returnhelper_group_max() -> int:
+    return int(settings.RETURNHELPER["group_max"])
+
+
+def chargebee_reason_codes() -> list[str]:
+    return list(settings.CHARGEBEE["reason_codes"])
+
+
+def chargebee_reason_mandatory() -> bool:
+    return bool(settings.CHARGEBEE["reason_mandatory"])
+
+
+# --- Junction -------------------------------------------------------------------------------
+def junction_parse_order_ids(raw: Iterable[str]) -> tuple[list[str], list[Problem]]:
+    """Valid, de-duplicated UUIDs in the order given, and a problem for each bad or repeated one."""
+    seen: set[str] = set()
+    ids: list[str] = []
+    problems: list[Problem] = []
+    for item in raw:
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            value = str(uuid.UUID(text))
+        except ValueError:
+            problems.append(Problem(text, f"“{text}” is not a Junction order id (a UUID)."))
+            continue
+        if value in seen:
+            problems.append(Problem(text, f"{value} is listed twice; it will be sent once.", False))
+            continue
+        seen.add(value)
+        ids.append(value)
+    if not ids and not problems:
+        problems.append(Problem("order_ids", "Pick at least one order."))
+    return ids, problems
+
+
+def junction_check_window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> list[Problem]:
+    if start is None:
+        return [Problem("window", "A window needs a start.")]
+    if start.tzinfo is None or (end is not None and end.tzinfo is None):
+        return [Problem("window", "Times must carry a timezone.")]
+    end = end or now
+    if end <= start:
+        return [Problem("window", "The end must be after the start.")]
+    if start > now:
+        return [Problem("window", "The window starts in the future; nothing can be replayed yet.")]
+    problems = []
+    if end - start > JUNCTION_MAX_WINDOW:
+        pieces = len(split_window(start, end))
+        problems.append(
+            Problem(
+                "window",
+                f"Junction accepts at most 60 days per request, so this window is sent as "
+                f"{pieces} requests.",
+                blocking=False,
+            )
+        )
+    return problems
+
+
+def split_window(
+    start: datetime, end: datetime, span: timedelta = JUNCTION_MAX_WINDOW
+) -> list[tuple[datetime, datetime]]:
+    """Consecutive pieces of at most `span`, covering [start, end] exactly."""
+    pieces = []
+    cursor = start
+    while cursor < end:
+        piece_end = min(cursor + span, end)
+        pieces.append((cursor, piece_end))
+        cursor = piece_end
+    return pieces
+
+
+def junction_batches(
+    order_ids: Sequence[str], size: int = JUNCTION_ORDER_IDS_PER_REQUEST
+) -> list[list[str]]:
+    return [list(order_ids[i : i + size]) for i in range(0, len(order_ids), size)]
+
+
+# --- Chargebee ------------------------------------------------------------------------------
+def chargebee_order_problems(order: Order, *, in_flight: int) -> list[Problem]:
+    """Whether this order can take one more resend at all."""
+    problems = []
+    if not CHARGEBEE_ORDER_ID.match(order.external_id):
+        problems.append(Problem(order.external_id, "This order id cannot be sent to Chargebee."))
+    if order.status in CHARGEBEE_UNRESENDABLE_STATUSES:
+        problems.append(
+            Problem(order.external_id, f"The order is {order.status}, so it cannot be resent.")
+        )
+    if order.resent_status == "fully_resent":
+        problems.append(
+            Problem(order.external_id, "The order was already resent in full (which cancelled it).")
+        )
+    used = order.resend_count + in_flight
+    if used >= CHARGEBEE_MAX_RESENDS_PER_ORDER:
+        detail = f" ({in_flight} still in progress)" if in_flight else ""
+        problems.append(
+            Problem(
+                order.external_id,
+                f"This order already has {used} of the {CHARGEBEE_MAX_RESENDS_PER_ORDER} resends "
+                f"Chargebee allows{detail}.",
+            )
+        )
+    return problems
+
+
+def chargebee_line_problems(order: Order, lines: Sequence[tuple[LineItem, int]]) -> list[Problem]:
+    problems = []
+    for line, quantity in lines:
+        if line.order_id != order.pk:
+            problems.append(Problem(line.external_id, "This line belongs to another order."))
+        elif quantity < 1:
+            problems.append(
+                Problem(line.external_id, "Resend at least 1 of this line, or untick it.")
+            )
+        elif quantity > line.quantity:
+            problems.append(
+                Problem(
+                    line.external_id,
+                    f"At most {line.quantity} can be resent: that is the quantity on the order.",
+                )
+            )
+    return problems
+
+
+def chargebee_reason_problems(reason: str) -> list[Problem]:
+    if not reason:
+        if chargebee_reason_mandatory():
+            return [Problem("reason", "Chargebee requires a reason code for resends on this site.")]
+        return []
+    if len(reason) > CHARGEBEE_REASON_MAX_LENGTH:
+        return [Problem("reason", "The reason code is longer than 100 characters.")]
+    if reason not in chargebee_reason_codes():
+        return [Problem("reason", f"“{reason}” is not one of the configured reason codes.")]
+    return []
+
+
+def chargebee_shipping_date_problems(shipping_date: date | None, today: date) -> list[Problem]:
+    if shipping_date is not None and shipping_date < today:
+        return [Problem("shipping_date", "The shipping date cannot be in the past.")]
+    return []
+
+
+# --- Return Helper --------------------------------------------------------------------------
+def returnhelper_inventory_problems(inventory: ReturnInventory) -> list[Problem]:
+    """Why this one item cannot go into a resend (empty when it can)."""
+    subject = inventory.external_id
+    problems = []
+    if inventory.handling_code != RETURNHELPER_ELIGIBLE_HANDLING:
+        problems.append(
+            Problem(
+                subject,
+                f"Handling is “{inventory.handling_code}”; only items on hold (ohd) can be resent.",
+            )
+        )
+    if not inventory.in_stock:
+        problems.append(Problem(subject, "Not physically in stock at the warehouse."))
+    if inventory.pending_vas:
+        problems.append(Problem(subject, "A value-added service is still pending on this item."))
+    return problems
+
+
+def returnhelper_group_problems(inventories: Sequence[ReturnInventory]) -> list[Problem]:
+    problems = []
+    if not inventories:
+        problems.append(Problem("inventories", "Pick at least one item."))
+    limit = returnhelper_group_max()
+    if len(inventories) > limit:
+        problems.append(
+            Problem(
+                "inventories",
+                f"At most {limit} items fit in one resend; {len(inventories)} picked.",
+            )
+        )
+    warehouses = {inv.warehouse_id for inv in inventories}
+    if len(warehouses) > 1:
+        problems.append(
+            Problem(
+                "inventories",
+                "All items must be in the same warehouse (picked: "
+                + ", ".join(sorted(warehouses))
+                + ").",
+            )
+        )
+    for inventory in inventories:
+        problems.extend(returnhelper_inventory_problems(inventory))
+    return problems
+
+
+def returnhelper_address_problems(
+    shipment: dict[str, str],
+    *,
+    countries: Iterable[str] | None,
+    service_types: Iterable[str] | None,
+) -> list[Problem]:
+    """`countries`: known ISO3 codes; `service_types`: codes valid for this warehouse and country.
+    None means the list could not be loaded, which blocks (we do not guess)."""
+    problems = []
+    for name in RETURNHELPER_REQUIRED_FIELDS:
+        if not shipment.get(name, "").strip():
+            problems.append(Problem(name, f"{_label(name)} is required."))
+    for name, limit in RETURNHELPER_FIELD_LIMITS.items():
+        if len(shipment.get(name, "")) > limit:
+            problems.append(Problem(name, f"{_label(name)} is longer than {limit} characters."))
+    country = shipment.get("shipmentCountryCode", "")
+    if not ISO3.match(country):
+        problems.append(
+            Problem("shipmentCountryCode", "Pick the destination country (ISO3, e.g. usa).")
+        )
+    elif countries is None:
+        problems.append(
+            Problem("shipmentCountryCode", "The country list could not be loaded; try again.")
+        )
+    elif country not in set(countries):
+        problems.append(
+            Problem("shipmentCountryCode", f"Return Helper does not ship to “{country}”.")
+        )
+    service = shipment.get("shipmentServiceType", "")
+    if not service:
+        problems.append(Problem("shipmentServiceType", "Pick a service type."))
+    elif service_types is None:
+        problems.append(
+            Problem("shipmentServiceType", "Service types could not be loaded; try again.")
+        )
+    elif service not in set(service_types):
+        problems.append(
+            Problem(
+                "shipmentServiceType",
+                f"“{service}” is not offered from this warehouse to {country or 'that country'}.",
+            )
+        )
+    return problems
+
+
+def _label(field: str) -> str:
+    return field.removeprefix("shipment").replace("1", " line 1").replace("Code", " code").strip()
