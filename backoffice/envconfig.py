@@ -101,7 +101,7 @@ def env_db(name: str, default: str) -> dict[str, Any]:
         config = environ.Env.db_url_config(value)
     except Exception as exc:  # django-environ raises several types for a bad URL
         raise ImproperlyConfigured(f"{name} is not a database URL: {exc}") from None
-    if not config.get("ENGINE"):
+    if not str(config.get("ENGINE", "")).startswith("django.db.backends."):
         raise ImproperlyConfigured(f"{name} names an unknown database scheme: {value!r}.")
     return config
 

@@ -1,0 +1,53 @@
+"""Start-up refuses malformed configuration and names the variable at fault."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in env}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, "IGNORE_DOTENV": "1", "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "notadb://x"),
+        ("CELERY_BROKER_URL", "amqp-ish"),
+        ("JUNCTION_BASE_URL", "api.us.junction.com"),
+        ("PROVIDER_HTTP_READ_TIMEOUT", "soon"),
+        ("RETURNHELPER_GROUP_MAX", "0"),
+        ("RETURNHELPER_WEBHOOK_SIGNING_KEY", "not base64!"),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
+    result = start(**{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_production_requires_provider_secrets() -> None:
+    result = start(DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "JUNCTION_BASE_URL" in result.stderr
+
+
+def test_the_default_configuration_starts() -> None:
+    result = start()
+    assert result.returncode == 0, result.stderr
