@@ -5,20 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('resends', '0002_roles'),
+        ("resends", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='resendrequest',
-            name='fingerprint',
-            field=models.CharField(blank=True, help_text='Hash of what is resent: finds the same intent from a second tab or agent.', max_length=64),
+            model_name="resendrequest",
+            name="fingerprint",
+            field=models.CharField(
+                blank=True,
+                help_text="Hash of what is resent: finds the same intent from a second tab or agent.",
+                max_length=64,
+            ),
         ),
         migrations.AddIndex(
-            model_name='resendrequest',
-            index=models.Index(fields=['fingerprint', '-submitted_at'], name='request_fingerprint_idx'),
+            model_name="resendrequest",
+            index=models.Index(
+                fields=["fingerprint", "-submitted_at"], name="request_fingerprint_idx"
+            ),
         ),
     ]

@@ -1,6 +1,7 @@
 from .accounts import Provider, ProviderAccount
 from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
 from .mirrors import LineItem, Order, ReturnInventory
+from .webhooks import WebhookEvent
 
 __all__ = [
     "CallAttempt",
@@ -13,4 +14,5 @@ __all__ = [
     "ResendRequest",
     "ResendTarget",
     "ReturnInventory",
+    "WebhookEvent",
 ]

@@ -1,0 +1,1 @@
+"""Inbound webhooks: verify the sender, dedupe, apply without ever regressing newer state."""
