@@ -1,0 +1,273 @@
+"""Inbound webhooks, signed the way the providers sign them (the sandbox's own signing code)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from resends.accounts import default_account
+from resends.models import Order, ProviderCall, ResendRequest, ReturnInventory, WebhookEvent
+from resends.models.audit import CallState, RequestState, ResendKind
+from sandbox.webhooks import rh_signature, svix_signature
+
+RH_URL = "/webhooks/returnhelper/"
+
+
+def rh_post(
+    client: Client, payload: dict[str, Any], *, key: str | None = None, when: datetime | None = None
+):  # type: ignore[no-untyped-def]
+    body = json.dumps(payload).encode()
+    timestamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signature = rh_signature(
+        key or settings.RETURNHELPER["webhook_signing_key"],
+        settings.SITE_URL + RH_URL,
+        timestamp,
+        body,
+    )
+    return client.post(
+        RH_URL,
+        body,
+        content_type="application/json",
+        headers={"timestamp": timestamp, "returnhelper-signature": signature},
+    )
+
+
+@pytest.fixture
+def rh_call(db: None) -> ProviderCall:
+    account = default_account("returnhelper")
+    user = User.objects.create_user("alice")
+    request = ResendRequest.objects.create(
+        intent_key="t1",
+        submitted_by=user,
+        account=account,
+        kind=ResendKind.RETURNHELPER,
+        state=RequestState.SUCCEEDED,
+    )
+    ReturnInventory.objects.create(
+        account=account, external_id="3474", warehouse_id="11", handling_code="rsd"
+    )
+    return ProviderCall.objects.create(
+        request=request,
+        account=account,
+        intent_key="t1:0",
+        operation=ProviderCall.Operation.RETURNHELPER_CREATE_RESEND,
+        payload={"inventory_ids": [3474]},
+        state=CallState.SUCCEEDED,
+        finished_at=datetime.now(UTC),
+        provider_reference="123",
+        provider_status="pending",
+    )
+
+
+def status_event(code: int, **shipment: Any) -> dict[str, Any]:
+    return {
+        "category": "resend",
+        "action": "updateResendStatus",
+        "eventTime": datetime.now(UTC).isoformat(),
+        "notificationId": f"n-{code}-{len(shipment)}",
+        "resend": {"resendId": "123", "resendStatusCode": code},
+        "resendShipmentList": [{"resendShipmentId": 9, **shipment}],
+        "returnInventoryList": [
+            {"returnInventoryId": "3474", "handlingCode": 3, "handlingStatusCode": "1"}
+        ],
+    }
+
+
+def test_tracking_arrives_and_a_late_in_progress_does_not_regress_it(
+    client: Client, rh_call: ProviderCall
+) -> None:
+    assert rh_post(client, status_event(3, trackingNumber="1Z999")).status_code == 200
+    assert rh_post(client, status_event(2)).status_code == 200
+    rh_call.refresh_from_db()
+    assert (rh_call.provider_status, rh_call.tracking_number) == ("completed", "1Z999")
+    inventory = ReturnInventory.objects.get(external_id="3474")
+    assert (inventory.handling_code, inventory.handling_status_code) == ("rsd", "inProgress")
+
+
+def test_a_redelivered_event_is_applied_once(client: Client, rh_call: ProviderCall) -> None:
+    event = status_event(2)
+    first, second = rh_post(client, event), rh_post(client, event)
+    assert first.json()["outcome"] == "resend 123 is inProgress"
+    assert second.json()["outcome"].startswith("duplicate")
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_a_failed_label_fails_the_resend_with_the_reason(
+    client: Client, rh_call: ProviderCall
+) -> None:
+    rh_post(client, status_event(4, error={"message": "Invalid address."}))
+    rh_call.refresh_from_db()
+    assert rh_call.state == CallState.FAILED
+    assert "Invalid address." in rh_call.failure_reason
+    assert ResendRequest.objects.get().state == RequestState.FAILED
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["key", "stale", "body"],
+)
+def test_a_bad_signature_is_refused_and_records_nothing(
+    client: Client, rh_call: ProviderCall, tamper: str
+) -> None:
+    event = status_event(3, trackingNumber="1Z1")
+    if tamper == "key":
+        response = rh_post(client, event, key=base64.b64encode(b"someone else").decode())
+    elif tamper == "stale":
+        response = rh_post(client, event, when=datetime.now(UTC) - timedelta(minutes=16))
+    else:
+        timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signed = rh_signature(
+            settings.RETURNHELPER["webhook_signing_key"],
+            settings.SITE_URL + RH_URL,
+            timestamp,
+            b"{}",
+        )
+        response = client.post(
+            RH_URL,
+            json.dumps(event),
+            content_type="application/json",
+            headers={"timestamp": timestamp, "returnhelper-signature": signed},
+        )
+    assert response.status_code == 401
+    assert WebhookEvent.objects.count() == 0
+    rh_call.refresh_from_db()
+    assert rh_call.tracking_number == ""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"action": "updateResendStatus"},
+        {"resend": {}},
+        {"action": "updateResendStatus", "resend": {"resendId": 1, "resendStatusCode": "x"}},
+    ],
+)
+def test_a_malformed_body_gets_400_and_records_nothing(
+    client: Client, rh_call: ProviderCall, payload: dict[str, Any]
+) -> None:
+    assert rh_post(client, payload).status_code == 400
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_new_inventory_with_string_ids_is_mirrored(client: Client, db: None) -> None:
+    event = {
+        "category": "newInventoryCreated",
+        "action": "newInventoryCreated",
+        "eventTime": datetime.now(UTC).isoformat(),
+        "returnInventory": {
+            "returnInventoryId": "19973",
+            "warehouseId": "22",
+            "handlingCode": 4,
+            "handlingStatusCode": 0,
+            "rma": "TWN-20-230101-D12345-36",
+            "sku": "SKU-1",
+            "createOn": "2026-11-20T10:00:00Z",
+            "modifyOn": "2026-11-20T10:00:00Z",
+        },
+        "shipment": {"shipmentId": "5"},
+        "version": "1",
+    }
+    assert rh_post(client, event).status_code == 200
+    inventory = ReturnInventory.objects.get(external_id="19973")
+    assert (inventory.warehouse_id, inventory.handling_code, inventory.rma) == (
+        "22",
+        "ohd",
+        "TWN-20-230101-D12345-36",
+    )
+
+
+def cb_post(client: Client, payload: dict[str, Any], password: str | None = None):  # type: ignore[no-untyped-def]
+    config = settings.CHARGEBEE
+    token = base64.b64encode(
+        f"{config['webhook_username']}:{password or config['webhook_password']}".encode()
+    ).decode()
+    return client.post(
+        "/webhooks/chargebee/",
+        json.dumps(payload),
+        content_type="application/json",
+        headers={"Authorization": f"Basic {token}"},
+    )
+
+
+def cb_event(event_id: str, updated_at: int, status: str) -> dict[str, Any]:
+    order = {
+        "id": "ord_hook1",
+        "status": status,
+        "updated_at": updated_at,
+        "created_at": 1_700_000_000,
+        "resent_orders": [{"order_id": "ord_r1"}],
+        "resent_status": "partially_resent",
+        "order_line_items": [{"id": "li_1", "fulfillment_quantity": 2, "description": "Mug"}],
+    }
+    return {
+        "id": event_id,
+        "event_type": "order_updated",
+        "occurred_at": updated_at,
+        "content": {"order": order},
+    }
+
+
+def test_chargebee_events_update_the_mirror_and_never_go_back_in_time(
+    client: Client, db: None
+) -> None:
+    assert cb_post(client, cb_event("ev_2", 1_700_000_200, "shipped")).status_code == 200
+    assert cb_post(client, cb_event("ev_1", 1_700_000_100, "queued")).status_code == 200
+    order = Order.objects.get(external_id="ord_hook1")
+    assert (order.status, order.resend_count, order.resent_status) == (
+        "shipped",
+        1,
+        "partially_resent",
+    )
+    assert order.line_items.get().quantity == 2
+
+
+def test_chargebee_wrong_password_is_refused(client: Client, db: None) -> None:
+    assert cb_post(client, cb_event("ev_3", 1, "queued"), password="guess").status_code == 401
+    assert not Order.objects.exists() and not WebhookEvent.objects.exists()
+
+
+def junction_post(client: Client, payload: dict[str, Any], secret: str | None = None):  # type: ignore[no-untyped-def]
+    body = json.dumps(payload).encode()
+    msg_id, timestamp = "msg_1", str(int(datetime.now(UTC).timestamp()))
+    signature = svix_signature(
+        secret or settings.JUNCTION["webhook_secret"], msg_id, timestamp, body
+    )
+    return client.post(
+        "/webhooks/junction/",
+        body,
+        content_type="application/json",
+        headers={"svix-id": msg_id, "svix-timestamp": timestamp, "svix-signature": signature},
+    )
+
+
+def test_junction_replayed_event_is_deduplicated_on_content(client: Client, db: None) -> None:
+    order = {
+        "id": "0ee312e2-6773-4a21-a6e1-506882cd98ed",
+        "updated_at": "2026-11-20T10:00:00Z",
+        "created_at": "2026-11-01T10:00:00Z",
+        "patient_details": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "Ada@Example.com",
+        },
+        "last_event": {"id": 7, "status": "received.testkit.ordered"},
+    }
+    event = {"event_type": "labtest.order.updated", "data": order}
+    assert junction_post(client, event).status_code == 200
+    assert junction_post(client, event).json()["outcome"].startswith("duplicate")
+    mirrored = Order.objects.get(external_id=order["id"])
+    assert (mirrored.customer_email, mirrored.status) == (
+        "ada@example.com",
+        "received.testkit.ordered",
+    )
+    bad = junction_post(
+        client, event, secret="whsec_" + base64.b64encode(b"wrong-secret-wrong-secret").decode()
+    )
+    assert bad.status_code == 401
