@@ -218,11 +218,11 @@ CHARGEBEE = {
         f"{SANDBOX_URL}/chargebee" if DEBUG else f"https://{_chargebee_site}.chargebee.com",
     ),
     "api_key": env_str("CHARGEBEE_API_KEY", _dev("test_sandbox_key")),  # type: ignore[arg-type]
-    "webhook_username": env_str("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee-hooks")),  # type: ignore[arg-type]
-    "webhook_password": env_str("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-hook-password")),  # type: ignore[arg-type]
+    "webhook_username": env_str("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee")),  # type: ignore[arg-type]
+    "webhook_password": env_str("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-webhook-password")),  # type: ignore[arg-type]
     "reason_codes": env_list(
         "CHARGEBEE_RESEND_REASON_CODES",
-        ["Damaged in transit", "Lost in transit", "Wrong item shipped", "Missing item"],
+        ["Damaged", "Lost in Transit", "Wrong Item", "Missing Item", "Quality Issue"],
     ),
     "reason_mandatory": env_bool("CHARGEBEE_RESEND_REASON_MANDATORY", False),
 }
