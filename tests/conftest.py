@@ -38,3 +38,30 @@ def second_manager(db: None) -> User:
 def outsider(db: None) -> User:
     """Staff, so the admin lets them in, but in neither role."""
     return make_user("otto", staff=True)
+
+
+# --- The provider sandbox, over real HTTP ----------------------------------------------------
+@pytest.fixture(scope="session")
+def sandbox_server():  # type: ignore[no-untyped-def]
+    from sandbox.server import start_in_thread
+
+    running = start_in_thread(port=0, webhook_delay=0.2)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):  # type: ignore[no-untyped-def]
+    """A freshly reset sandbox, with every provider setting pointing at it."""
+    import requests
+
+    requests.post(f"{sandbox_server.url}/_sandbox/reset", json={}, timeout=10).raise_for_status()
+    requests.delete(f"{sandbox_server.url}/_sandbox/faults", timeout=10).raise_for_status()
+    settings.JUNCTION = {**settings.JUNCTION, "base_url": sandbox_server.junction_url}
+    settings.CHARGEBEE = {**settings.CHARGEBEE, "base_url": sandbox_server.chargebee_url}
+    settings.RETURNHELPER = {
+        **settings.RETURNHELPER,
+        "base_url": sandbox_server.returnhelper_user_url,
+        "public_base_url": sandbox_server.returnhelper_public_url,
+    }
+    return sandbox_server

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -182,7 +182,7 @@ def chargebee_payload(
     when = None
     if shipping_date is not None:
         when = int(
-            datetime.combine(shipping_date, datetime.min.time(), tzinfo=timezone.UTC).timestamp()
+            datetime.combine(shipping_date, datetime.min.time(), tzinfo=UTC).timestamp()
         )
     return {
         "order_id": order.external_id,
@@ -321,7 +321,7 @@ def submit_junction_window(
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- Return Helper --------------------------------------------------------------------------
