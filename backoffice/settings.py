@@ -199,6 +199,10 @@ def _b64_key(name: str, value: str) -> str:
     return value
 
 
+# A claimed call is another worker's to take over after this long (must exceed the HTTP timeouts).
+CALL_LEASE_SECONDS = env_int("CALL_LEASE_SECONDS", 120, minimum=2)
+# The sweeper leaves a just-queued pending call alone for this long.
+SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 20, minimum=0)
 PROVIDER_HTTP_CONNECT_TIMEOUT = env_float("PROVIDER_HTTP_CONNECT_TIMEOUT", 5.0)
 PROVIDER_HTTP_READ_TIMEOUT = env_float("PROVIDER_HTTP_READ_TIMEOUT", 20.0)
 

@@ -45,7 +45,7 @@ def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCal
         | Q(state=CallState.PENDING, next_attempt_at__lte=now)
         | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
         | Q(state=CallState.UNKNOWN, next_attempt_at__lte=now)
-        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.LEASE)
+        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
     )
     with transaction.atomic():
         won = (

@@ -5,8 +5,20 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-# Longer than the HTTP timeouts plus any rate wait; far shorter than the broker's visibility timeout.
-LEASE = timedelta(seconds=120)
+from django.conf import settings
+
+
+def lease() -> timedelta:
+    """Longer than the HTTP timeouts plus any rate wait; far shorter than the broker's
+    visibility timeout (settings.CALL_LEASE_SECONDS)."""
+    return timedelta(seconds=settings.CALL_LEASE_SECONDS)
+
+
+def sweep_grace() -> timedelta:
+    """A pending call younger than this was just queued by its submitter; leave it to that message."""
+    return timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
+
+
 # Transient failures (nothing applied) are retried this many times in all, then the call fails.
 MAX_ATTEMPTS = 8
 # Unknown outcomes are looked up this many times before a manager must decide.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,17 +9,18 @@ from ..models import ProviderCall
 from ..models.audit import CallState
 from . import policy
 
-# A call younger than this was just queued by its submitter; leave it to that message.
-GRACE = timedelta(seconds=20)
-
 
 def due_call_ids(limit: int = 500) -> list[int]:
     now = timezone.now()
     due = (
         Q(state__in=[CallState.PENDING, CallState.UNKNOWN], next_attempt_at__lte=now)
-        | Q(state=CallState.PENDING, next_attempt_at__isnull=True, updated_at__lt=now - GRACE)
+        | Q(
+            state=CallState.PENDING,
+            next_attempt_at__isnull=True,
+            updated_at__lt=now - policy.sweep_grace(),
+        )
         | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
-        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.LEASE)
+        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
     )
     return list(
         ProviderCall.objects.filter(due)

@@ -1,0 +1,111 @@
+"""A real Celery worker process makes the calls; killing it mid-batch changes nothing at the
+provider: the sandbox ledger shows every resend applied exactly once."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from backoffice.celery import app
+from resends.accounts import default_account
+from resends.engine.sweeper import due_call_ids
+from resends.models import ProviderCall
+from resends.models.audit import CallState
+from resends.services.mirrors import upsert_chargebee_order
+from resends.services.submit import submit_chargebee_resend
+from resends.tasks import execute_call
+
+from .helpers import chargebee_orders, faults, ledger
+from .worker import celery_worker, stop, wait_until, worker_env
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+FINAL = [CallState.SUCCEEDED, CallState.FAILED, CallState.NEEDS_REVIEW]
+
+
+def submit_batch(sandbox, count: int) -> list[ProviderCall]:  # type: ignore[no-untyped-def]
+    agent = User.objects.create_user("batch-agent")
+    account = default_account("chargebee")
+    candidates = [
+        raw
+        for raw in chargebee_orders(sandbox)
+        if not raw.get("resent_orders")
+        and raw["status"] in ("queued", "awaiting_shipment", "shipped", "delivered")
+    ][:count]
+    for index, raw in enumerate(candidates):
+        order, _ = upsert_chargebee_order(account, raw)
+        line = order.line_items.first()
+        submit_chargebee_resend(
+            actor=agent,
+            order=order,
+            lines=[(line, 1)],
+            reason="Damaged",
+            intent_key=f"batch-{index}",
+        )
+    return list(ProviderCall.objects.all())
+
+
+@pytest.fixture
+def clean_queue() -> None:
+    app.control.purge()
+
+
+def assert_exactly_once(sandbox, calls: list[ProviderCall]) -> None:  # type: ignore[no-untyped-def]
+    entries = ledger(sandbox, "chargebee")
+    keys = Counter(entry["idempotency_key"] for entry in entries)
+    assert len(entries) == len(calls), f"{len(entries)} effects for {len(calls)} intents"
+    assert set(keys) == {str(call.idempotency_key) for call in calls}
+    assert max(keys.values()) == 1
+    assert set(ProviderCall.objects.values_list("state", flat=True)) == {CallState.SUCCEEDED}
+
+
+def test_a_real_worker_runs_a_batch(sandbox, clean_queue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    faults(sandbox, provider="chargebee", latency_ms=100)
+    calls = submit_batch(sandbox, 12)
+    with celery_worker(worker_env(sandbox), tmp_path / "worker.log"):
+        done = wait_until(
+            lambda: ProviderCall.objects.filter(state__in=FINAL).count() == len(calls), timeout=90
+        )
+    assert done, (tmp_path / "worker.log").read_text()[-3000:]
+    assert_exactly_once(sandbox, calls)
+
+
+@pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis"),
+    reason="kill tests need a broker with acknowledgements (Redis); the filesystem broker has none",
+)
+def test_sigkill_mid_batch_still_applies_every_resend_exactly_once(
+    sandbox, clean_queue, tmp_path: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CALL_LEASE_SECONDS = 4
+    settings.SWEEP_GRACE_SECONDS = 1
+    env = worker_env(sandbox, CALL_LEASE_SECONDS="4", PROVIDER_HTTP_READ_TIMEOUT="2")
+    faults(sandbox, provider="chargebee", latency_ms=400)
+    calls = submit_batch(sandbox, 16)
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log) as first:
+        started = wait_until(
+            lambda: ProviderCall.objects.filter(state=CallState.SUCCEEDED).count() >= 3, timeout=60
+        )
+        assert started, log.read_text()[-3000:]
+        stop(first, signal.SIGKILL)  # the whole process group: main process and pool children
+    mid = ProviderCall.objects.exclude(state=CallState.SUCCEEDED).count()
+    assert mid > 0, "the kill came after the batch finished; nothing was interrupted"
+
+    def sweep() -> None:  # what beat does every 30 s
+        for call_id in due_call_ids():
+            execute_call.delay(call_id)
+
+    with celery_worker(env, log):
+        done = wait_until(
+            lambda: ProviderCall.objects.filter(state__in=FINAL).count() == len(calls),
+            timeout=120,
+            every=1,
+            tick=sweep,
+        )
+    assert done, log.read_text()[-3000:]
+    assert_exactly_once(sandbox, calls)
