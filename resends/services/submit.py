@@ -181,9 +181,7 @@ def chargebee_payload(
 ) -> dict[str, Any]:
     when = None
     if shipping_date is not None:
-        when = int(
-            datetime.combine(shipping_date, datetime.min.time(), tzinfo=UTC).timestamp()
-        )
+        when = int(datetime.combine(shipping_date, datetime.min.time(), tzinfo=UTC).timestamp())
     return {
         "order_id": order.external_id,
         "lines": [{"id": line.external_id, "quantity": qty} for line, qty in lines or []],
