@@ -288,4 +288,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     # Repairs lost queue messages, expired leases and finished waits (resends/engine/sweeper.py).
     "sweep-provider-calls": {"task": "resends.tasks.sweep_calls", "schedule": 30.0},
+    "sync-order-mirrors": {"task": "resends.tasks.sync_mirrors", "schedule": 300.0},
 }

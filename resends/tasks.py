@@ -25,3 +25,10 @@ def sweep_calls() -> int:
     for call_id in ids:
         execute_call.delay(call_id)
     return len(ids)
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def sync_mirrors() -> None:
+    from .services.sync import sync_all
+
+    sync_all()
