@@ -1,0 +1,257 @@
+"""The Chargebee adapter: the engine's `chargebee.resend_order` calls.
+
+Payload (the JSON stored on ProviderCall); no lines means a full resend:
+    {"order_id": "ord_...", "lines": [{"id": "li_...", "quantity": 2}],
+     "shipping_date": 1735689600 | null, "reason": "Damaged" | null}
+
+Reconciling an unknown outcome
+------------------------------
+Chargebee keeps an idempotency key for IDEMPOTENCY_WINDOW (30 minutes, providers.md §2.5).
+
+* Inside the window (less a safety margin for clock drift) we simply send the same request with
+  the same key. If the first attempt was applied Chargebee replays its stored answer
+  (`chargebee-idempotency-replayed: true`); if it never arrived, this attempt applies it now.
+  Either way the effect exists exactly once: APPLIED. A refusal is raised as the ProviderError
+  it is; a transport failure or 429/5xx leaves the question open: UNDECIDED.
+* After the window a repeat could create a second resend, so we only read. The original order
+  lists its resends in `resent_orders`; we fetch each one and keep those created since our first
+  attempt (less CLOCK_SKEW) that point back at our order with the same lines and quantities (and
+  reason, when we sent one). Exactly one such order: APPLIED, with its id. No resend at all
+  since our first attempt: ABSENT (nothing happened, safe to send again). Anything else (two
+  matches, a recent resend that does not match, an order we cannot read): UNDECIDED, for a
+  manager: physical goods are never re-sent on a guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..base import CallResult, Exchange, ProviderError, Reconciliation, Verdict
+from ..errors import invalid_request
+from ..parsing import as_int
+from .client import ChargebeeClient, ChargebeeOrder
+
+RESEND_ORDER = "chargebee.resend_order"
+IDEMPOTENCY_WINDOW = timedelta(minutes=30)  # Chargebee's documented idempotency window
+REPLAY_SAFETY_MARGIN = timedelta(minutes=2)  # replay only while comfortably inside it
+CLOCK_SKEW = timedelta(minutes=5)  # between our clock and Chargebee's created_at
+
+
+@dataclass(frozen=True)
+class ResendPayload:
+    order_id: str
+    lines: tuple[tuple[str, int], ...]
+    shipping_date: int | None
+    reason: str | None
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> ResendPayload:
+        order_id = payload.get("order_id")
+        if not isinstance(order_id, str):
+            raise invalid_request("The stored payload has no order_id.", code="bad_payload")
+        raw_lines = payload.get("lines") or []
+        if not isinstance(raw_lines, list):
+            raise invalid_request("The stored lines must be a list.", code="bad_payload")
+        lines: list[tuple[str, int]] = []
+        for line in raw_lines:
+            quantity = as_int(line.get("quantity")) if isinstance(line, dict) else None
+            if not isinstance(line, dict) or not line.get("id") or quantity is None:
+                raise invalid_request(
+                    "Each stored line needs an id and a whole-number quantity.", code="bad_payload"
+                )
+            lines.append((str(line["id"]), quantity))
+        shipping_date = payload.get("shipping_date")
+        if shipping_date is not None and as_int(shipping_date) is None:
+            raise invalid_request(
+                "The stored shipping_date must be Unix seconds.", code="bad_payload"
+            )
+        reason = payload.get("reason")
+        return cls(
+            order_id,
+            tuple(lines),
+            None if shipping_date is None else as_int(shipping_date),
+            str(reason) if reason else None,
+        )
+
+    @property
+    def full(self) -> bool:
+        return not self.lines
+
+
+def _line_signature(order: ChargebeeOrder) -> Counter[tuple[str, str, int | None, int]]:
+    return Counter(
+        (line.sku, line.description, line.unit_price, line.quantity) for line in order.line_items
+    )
+
+
+def _wanted_signature(
+    original: ChargebeeOrder, payload: ResendPayload
+) -> Counter[tuple[str, str, int | None, int]] | None:
+    """What our resend order's lines look like, or None if a line is not on the original."""
+    by_id = {line.id: line for line in original.line_items}
+    if payload.full:
+        picked = [(line, line.quantity) for line in original.line_items]
+    else:
+        if any(line_id not in by_id for line_id, _ in payload.lines):
+            return None
+        picked = [(by_id[line_id], quantity) for line_id, quantity in payload.lines]
+    return Counter((line.sku, line.description, line.unit_price, qty) for line, qty in picked)
+
+
+def _result_for(
+    order: ChargebeeOrder,
+    *,
+    reference: str | None = None,
+    replayed: bool = False,
+    exchange: Exchange | None = None,
+) -> CallResult:
+    """`order` is normally the new resend order (what Chargebee returns); `reference` its id."""
+    new_id = order.id if reference is None else reference
+    return CallResult(
+        reference=new_id,
+        provider_status=order.status if order.id == new_id else "",
+        replayed=replayed,
+        data={
+            "new_order_id": new_id,
+            "original_order_id": order.original_order_id or "",
+            "document_number": order.document_number if order.id == new_id else "",
+        },
+        exchange=exchange,
+    )
+
+
+class ChargebeeAdapter:
+    provider = "chargebee"
+
+    def __init__(
+        self,
+        client: ChargebeeClient,
+        *,
+        idempotency_window: timedelta = IDEMPOTENCY_WINDOW,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.idempotency_window = idempotency_window
+        self.clock = clock
+
+    def execute(
+        self, operation: str, payload: dict[str, Any], *, idempotency_key: str
+    ) -> CallResult:
+        if operation != RESEND_ORDER:
+            raise invalid_request(f"Chargebee cannot do {operation!r}.", code="unknown_operation")
+        request = ResendPayload.from_json(payload)
+        result = self.client.resend_order(
+            request.order_id,
+            request.lines,
+            shipping_date=request.shipping_date,
+            reason=request.reason,
+            idempotency_key=idempotency_key,
+        )
+        return _result_for(
+            result.order,
+            reference=result.new_order_id,
+            replayed=result.replayed,
+            exchange=result.exchange,
+        )
+
+    def reconcile(
+        self,
+        operation: str,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str,
+        first_sent_at: datetime,
+    ) -> Reconciliation:
+        if operation != RESEND_ORDER:
+            raise invalid_request(f"Chargebee cannot do {operation!r}.", code="unknown_operation")
+        if first_sent_at.tzinfo is None:
+            first_sent_at = first_sent_at.replace(tzinfo=UTC)
+        elapsed = self.clock() - first_sent_at
+        if elapsed < self.idempotency_window - REPLAY_SAFETY_MARGIN:
+            return self._replay(payload, idempotency_key)
+        return self._look_up(ResendPayload.from_json(payload), first_sent_at)
+
+    def _replay(self, payload: dict[str, Any], idempotency_key: str) -> Reconciliation:
+        try:
+            result = self.execute(RESEND_ORDER, payload, idempotency_key=idempotency_key)
+        except ProviderError as error:
+            if error.permanent:
+                raise
+            return Reconciliation(
+                Verdict.UNDECIDED,
+                "Sent the request again with the same idempotency key to learn its outcome, but "
+                f"got no usable answer: {error.message} Reconcile again while the 30-minute "
+                "window lasts, or have a manager check the order in Chargebee.",
+            )
+        if result.replayed:
+            explanation = (
+                "Chargebee replayed its stored answer for our idempotency key: the first attempt "
+                f"was applied and created order {result.reference}."
+            )
+        else:
+            explanation = (
+                "Chargebee had no record of our idempotency key, so the first attempt never "
+                f"arrived; this repeat applied it and created order {result.reference}."
+            )
+        return Reconciliation(Verdict.APPLIED, explanation, result)
+
+    def _look_up(self, payload: ResendPayload, first_sent_at: datetime) -> Reconciliation:
+        since = first_sent_at - CLOCK_SKEW
+        try:
+            original = self.client.get_order(payload.order_id)
+        except ProviderError as error:
+            return Reconciliation(
+                Verdict.UNDECIDED, f"Could not read order {payload.order_id}: {error.message}"
+            )
+        wanted = _wanted_signature(original, payload)
+        if wanted is None:
+            return Reconciliation(
+                Verdict.UNDECIDED,
+                f"Order {original.id} no longer has all the line items we resent; check it by hand.",
+            )
+        matches: list[ChargebeeOrder] = []
+        others: list[str] = []
+        for link in original.resent_orders:
+            try:
+                resend = self.client.get_order(link.order_id)
+            except ProviderError as error:
+                return Reconciliation(
+                    Verdict.UNDECIDED,
+                    f"Could not read resend order {link.order_id}: {error.message}",
+                )
+            if resend.original_order_id != original.id:
+                continue
+            if resend.created_at is None or resend.created_at < since:
+                continue
+            same_reason = payload.reason is None or resend.resend_reason == payload.reason
+            if _line_signature(resend) == wanted and same_reason:
+                matches.append(resend)
+            else:
+                others.append(resend.id)
+        count = original.resend_count
+        if len(matches) == 1:
+            found = matches[0]
+            return Reconciliation(
+                Verdict.APPLIED,
+                f"Order {original.id} has exactly one resend created since our first attempt "
+                f"with our lines and quantities: {found.id}.",
+                _result_for(found),
+            )
+        if not matches and not others:
+            return Reconciliation(
+                Verdict.ABSENT,
+                f"Order {original.id} has no resend created since our first attempt "
+                f"({first_sent_at:%Y-%m-%d %H:%M} UTC); it still has {count} resend(s). "
+                "Nothing was applied; safe to send again.",
+            )
+        found_ids = ", ".join(o.id for o in matches) or "none"
+        return Reconciliation(
+            Verdict.UNDECIDED,
+            f"Order {original.id} has resends created since our first attempt that we cannot "
+            f"tell apart (matching ours: {found_ids}; others: {', '.join(others) or 'none'}). "
+            "A manager must decide.",
+        )

@@ -1,0 +1,92 @@
+"""Small, forgiving readers for provider JSON, shared by the clients and a later sync job.
+
+Providers drift: ids arrive as strings or ints, timestamps as ISO strings or Unix seconds, new enum
+values appear without notice. These helpers never raise on odd input; they return None instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+JsonDict = dict[str, Any]
+
+
+def as_int(value: Any) -> int | None:
+    """12, "12", 12.0 -> 12; anything else (bools included) -> None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def as_str(value: Any) -> str:
+    """A string for a value that may be missing, a number or a string."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return bool(value)
+
+
+def iso_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 string (with `Z` or an offset) as an aware datetime; naive ones are UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def unix_datetime(value: Any) -> datetime | None:
+    """Unix seconds (int, float or numeric string) as an aware UTC datetime."""
+    seconds = as_int(value) if not isinstance(value, float) else int(value)
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def iso_z(moment: datetime) -> str:
+    """An aware datetime as ISO-8601 UTC with a `Z` (what the Junction SDK sends)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: pass a timezone-aware datetime")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_body(response: requests.Response) -> Any:
+    """The response body parsed as JSON, or None when it is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content.decode(response.encoding or "utf-8", errors="replace"))
+    except ValueError:
+        return None
+
+
+def mapping(value: Any) -> JsonDict:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []

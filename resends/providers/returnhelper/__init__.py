@@ -1,0 +1,1 @@
+"""Return Helper: resend warehoused return items to a customer (`POST /Resend/createResend`)."""

@@ -1,0 +1,143 @@
+"""The one Session factory and `send`: timeouts, no retries, redaction, transport errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from resends.providers.base import ErrorClass, ProviderError
+from resends.providers.http import (
+    USER_AGENT,
+    Scrubber,
+    new_session,
+    parse_retry_after,
+    retry_after_from,
+    send,
+)
+from sandbox.server import RunningSandbox
+
+from .conftest import JUNCTION_KEY, SHORT_READ, TIMEOUT, Control
+from .helpers import assert_no_secret
+
+
+def test_a_request_carries_our_user_agent_and_comes_back_redacted(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    response, exchange = send(
+        new_session(),
+        "GET",
+        f"{sandbox.junction_url}/v3/orders",
+        label="Junction",
+        timeout=TIMEOUT,
+        headers={"x-vital-api-key": JUNCTION_KEY},
+        params={"page": 1, "size": 1},
+        scrubber=Scrubber([JUNCTION_KEY]),
+    )
+
+    assert response.status_code == 200
+    assert control.last_request("junction")["headers"]["user-agent"] == USER_AGENT
+    assert exchange.status == 200
+    assert exchange.request_headers["x-vital-api-key"] == "***"
+    assert exchange.duration_ms is not None
+    assert '"orders"' in exchange.response_excerpt
+    assert len(exchange.response_excerpt) <= 2000
+    assert_no_secret(exchange, JUNCTION_KEY)
+
+
+def test_a_secret_in_a_body_or_url_is_masked(sandbox: RunningSandbox, control: Control) -> None:
+    secret = "per-account-secret-123"
+    _, exchange = send(
+        new_session(),
+        "POST",
+        f"{sandbox.junction_url}/v3/order/resend_events?echo={secret}",
+        label="Junction",
+        timeout=TIMEOUT,
+        json={"note": secret},
+        scrubber=Scrubber([secret]),
+    )
+
+    assert exchange.status == 401  # no key sent
+    assert secret not in exchange.url
+    assert secret not in exchange.request_body
+    assert "***" in exchange.request_body
+
+
+def test_connection_refused_is_transient_and_nothing_was_sent(closed_port: int) -> None:
+    with pytest.raises(ProviderError) as caught:
+        send(
+            new_session(),
+            "POST",
+            f"http://127.0.0.1:{closed_port}/v3/order/resend_events",
+            label="Junction",
+            timeout=TIMEOUT,
+            headers={"x-vital-api-key": JUNCTION_KEY},
+            json={"order_ids": []},
+            scrubber=Scrubber([JUNCTION_KEY]),
+        )
+
+    error = caught.value
+    assert error.error_class is ErrorClass.TRANSIENT
+    assert "nothing was sent" in error.message
+    assert error.exchange is not None and error.exchange.status is None
+    assert error.exchange.request_headers["x-vital-api-key"] == "***"
+    assert_no_secret(error, JUNCTION_KEY)
+
+
+def test_a_read_that_hangs_is_only_transient(sandbox: RunningSandbox, control: Control) -> None:
+    """A GET cannot have changed anything at the provider, so it is simply worth repeating."""
+    control.fault("junction", hang_seconds=1.0, hang_count=1)
+
+    with pytest.raises(ProviderError) as caught:
+        send(
+            new_session(),
+            "GET",
+            f"{sandbox.junction_url}/v3/orders",
+            label="Junction",
+            timeout=SHORT_READ,
+            headers={"x-vital-api-key": JUNCTION_KEY},
+        )
+
+    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert caught.value.code == "ReadTimeout"
+
+
+def test_send_makes_exactly_one_attempt(sandbox: RunningSandbox, control: Control) -> None:
+    control.fault("junction", error_rate=1.0, error_status=503)
+
+    response, _ = send(
+        new_session(),
+        "POST",
+        f"{sandbox.junction_url}/v3/order/resend_events",
+        label="Junction",
+        timeout=TIMEOUT,
+        headers={"x-vital-api-key": JUNCTION_KEY},
+        json={"order_ids": []},
+    )
+
+    assert response.status_code == 503
+    assert len(control.requests("junction")) == 1
+
+
+def test_a_malformed_base_url_is_permanent() -> None:
+    with pytest.raises(ProviderError) as caught:
+        send(new_session(), "GET", "api.example.com/v3/orders", label="Junction")
+
+    assert caught.value.error_class is ErrorClass.PERMANENT
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    assert parse_retry_after("7") == 7.0
+    assert (
+        parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now)
+        == 30.0
+    )
+    assert (
+        parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now=now) == 0.0
+    )
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert retry_after_from({"Retry-After": "3", "retry-after-ms": "1500"}) == 1.5
