@@ -184,8 +184,8 @@ class ChargebeeAdapter:
             return Reconciliation(
                 Verdict.UNDECIDED,
                 "Sent the request again with the same idempotency key to learn its outcome, but "
-                f"got no usable answer: {error.message} Reconcile again while the 30-minute "
-                "window lasts, or have a manager check the order in Chargebee.",
+                f"got no usable answer: {error.message} Reconcile again while Chargebee's "
+                "idempotency window lasts, or have a manager check the order in Chargebee.",
             )
         if result.replayed:
             explanation = (
