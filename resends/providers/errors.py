@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from .base import ErrorClass, Exchange, ProviderError
-from .http import retry_after_from
+from .http import SAFE_METHODS, retry_after_from
 
 
 def error_class_for_status(status: int) -> ErrorClass:
@@ -57,10 +57,22 @@ def invalid_request(message: str, code: str = "invalid_request") -> ProviderErro
     return ProviderError(message, error_class=ErrorClass.PERMANENT, code=code)
 
 
-def unreadable_success(
-    label: str, response: requests.Response, exchange: Exchange
+def unreadable_answer(
+    label: str, method: str, response: requests.Response, exchange: Exchange
 ) -> ProviderError:
-    """A 2xx whose body we cannot read: the provider acted, but we do not know the result."""
+    """A 2xx whose body we cannot read.
+
+    For a read that is merely worth repeating (TRANSIENT). For a POST the provider acted, but we
+    do not know the result (UNKNOWN: reconcile).
+    """
+    if method.upper() in SAFE_METHODS:
+        return ProviderError(
+            f"{label} sent an answer that could not be read.",
+            error_class=ErrorClass.TRANSIENT,
+            code="unreadable_response",
+            status=response.status_code,
+            exchange=exchange,
+        )
     return ProviderError(
         f"{label} accepted the request (HTTP {response.status_code}) but its answer could not be "
         "read; it has probably been applied.",

@@ -19,7 +19,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from ..base import ErrorClass, Exchange, ProviderError
-from ..errors import http_error, invalid_request, unreadable_success
+from ..errors import http_error, invalid_request, unreadable_answer
 from ..http import Scrubber, Timeout, new_session, send
 from ..parsing import (
     JsonDict,
@@ -385,15 +385,7 @@ class ChargebeeClient:
             )
         body = json_body(response)
         if not isinstance(body, dict):
-            if method == "GET":
-                raise ProviderError(
-                    f"{LABEL} sent an answer that could not be read.",
-                    error_class=ErrorClass.TRANSIENT,
-                    code="unreadable_response",
-                    status=response.status_code,
-                    exchange=exchange,
-                )
-            raise unreadable_success(LABEL, response, exchange)
+            raise unreadable_answer(LABEL, method, response, exchange)
         return body, response, exchange
 
     # --- operations ---------------------------------------------------------------------------
@@ -419,7 +411,7 @@ class ChargebeeClient:
         )
         order = parse_order(body.get("order"))
         if not order.id:
-            raise unreadable_success(LABEL, response, exchange)
+            raise unreadable_answer(LABEL, "POST", response, exchange)
         replayed = response.headers.get(REPLAYED_HEADER, "").strip().lower() == "true"
         return ChargebeeResendResult(
             order=order,

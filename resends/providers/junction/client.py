@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from ..base import ErrorClass, Exchange, ProviderError
-from ..errors import http_error, invalid_request, sentence, unreadable_success
+from ..errors import http_error, invalid_request, sentence, unreadable_answer
 from ..http import Scrubber, Timeout, new_session, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, iso_z, items, json_body, mapping
 
@@ -253,15 +253,7 @@ class JunctionClient:
         body = json_body(response)
         if 200 <= response.status_code < 300:
             if not isinstance(body, dict):
-                if method == "GET":
-                    raise ProviderError(
-                        f"{LABEL} sent an answer that could not be read.",
-                        error_class=ErrorClass.TRANSIENT,
-                        code="unreadable_response",
-                        status=response.status_code,
-                        exchange=exchange,
-                    )
-                raise unreadable_success(LABEL, response, exchange)
+                raise unreadable_answer(LABEL, method, response, exchange)
             return body, exchange
         raise self._error(response, exchange, body)
 

@@ -21,7 +21,7 @@ from ..errors import (
     http_error,
     invalid_request,
     sentence,
-    unreadable_success,
+    unreadable_answer,
 )
 from ..http import Scrubber, Timeout, new_session, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, items, json_body, mapping
@@ -397,15 +397,7 @@ class ReturnHelperClient:
         if http_ok and meta_status in (None, 200) and isinstance(body, dict):
             return envelope, response, exchange
         if http_ok and not isinstance(body, dict):
-            if method == "GET":
-                raise ProviderError(
-                    f"{LABEL} sent an answer that could not be read.",
-                    error_class=ErrorClass.TRANSIENT,
-                    code="unreadable_response",
-                    status=response.status_code,
-                    exchange=exchange,
-                )
-            raise unreadable_success(LABEL, response, exchange)
+            raise unreadable_answer(LABEL, method, response, exchange)
         raise self._error(response, exchange, meta, meta_status)
 
     def _error(
@@ -482,7 +474,7 @@ class ReturnHelperClient:
         )
         resend_id = as_int(data.get("resendId"))
         if resend_id is None:
-            raise unreadable_success(LABEL, response, exchange)
+            raise unreadable_answer(LABEL, "POST", response, exchange)
         return CreateResendResult(
             resend_id=resend_id,
             resend_number=as_str(data.get("resendNumber")),
