@@ -240,6 +240,10 @@ def cmd_run(args: argparse.Namespace) -> None:
             str(SANDBOX_PORT),
             "--webhook-url",
             f"{site}/webhooks/returnhelper/",
+            "--junction-webhook-url",
+            f"{site}/webhooks/junction/",
+            "--chargebee-webhook-url",
+            f"{site}/webhooks/chargebee/",
         ],
         env,
     )
