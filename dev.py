@@ -165,7 +165,8 @@ def cmd_test(args: argparse.Namespace) -> None:
     say("test suite on PostgreSQL + Redis")
     pg_env = base_env(
         IGNORE_DOTENV="1",
-        DATABASE_URL=PG_URL,
+        # A name of its own, so that two runs on one machine never share a test database.
+        DATABASE_URL=f"{PG_URL}_run{os.getpid()}",
         CELERY_BROKER_URL=REDIS_URL.replace("/0", "/15"),
         VAR_DIR=str(ROOT / "var" / "test-pg"),
     )
