@@ -96,6 +96,9 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
             )
         except ProviderError as error:
             _close_attempt(attempt, error.exchange, outcome="reconcile_failed", error=error)
+            if error.error_class is ErrorClass.PERMANENT:
+                # The provider refused the same-key repeat outright: nothing was applied.
+                return _fail(call, error.message, ErrorClass.PERMANENT)
             return _after_unknown(call, f"Could not check with the provider: {error.message}")
         _close_attempt(
             attempt,
