@@ -204,6 +204,7 @@ class Supervisor:
             sys.stdout.flush()
 
     def wait(self) -> int:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the children on TERM too
         try:
             while True:
                 for name, proc in self.procs:
