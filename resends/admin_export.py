@@ -1,0 +1,160 @@
+"""A streamed CSV of resend requests: one row per request, any number of rows, flat memory.
+
+The rows come from a server-side cursor in chunks; for each chunk, one query fetches the targets
+and one the calls of its requests, so the export costs three queries per chunk whatever the
+number of targets or calls.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from .models import ProviderCall, ResendRequest, ResendTarget
+
+CHUNK_SIZE = 2000
+TARGETS_SHOWN = 20  # per row; the rest is counted ("+N more")
+
+HEADER = (
+    "id",
+    "submitted_at",
+    "submitter",
+    "channel",
+    "account",
+    "kind",
+    "state",
+    "reason_code",
+    "note",
+    "targets",
+    "call_count",
+    "provider_references",
+)
+REQUEST_COLUMNS = (
+    "pk",
+    "submitted_at",
+    "submitted_by__username",
+    "channel",
+    "account__code",
+    "kind",
+    "state",
+    "reason_code",
+    "note",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text a spreadsheet would evaluate gets a leading apostrophe; other values pass through."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    """A file-like object whose write() hands back the line, so csv.writer can feed a generator."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _chunks(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    rows = iter(rows)
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _target_labels(request_ids: list[int]) -> dict[int, list[str]]:
+    labels: dict[int, list[str]] = defaultdict(list)
+    targets = (
+        ResendTarget.objects.filter(request_id__in=request_ids)
+        .order_by("request_id", "id")
+        .values_list(
+            "request_id",
+            "order__external_id",
+            "line_item__external_id",
+            "quantity",
+            "inventory__external_id",
+            "external_ref",
+        )
+    )
+    for request_id, order, line, quantity, inventory, external_ref in targets:
+        if line:
+            label = f"{order}/{line} x{quantity}" if order else f"{line} x{quantity}"
+        else:
+            label = inventory or order or external_ref
+        labels[request_id].append(label)
+    return labels
+
+
+def _call_facts(request_ids: list[int]) -> dict[int, tuple[int, list[str]]]:
+    counts: dict[int, int] = defaultdict(int)
+    references: dict[int, list[str]] = defaultdict(list)
+    calls = (
+        ProviderCall.objects.filter(request_id__in=request_ids)
+        .order_by("request_id", "id")
+        .values_list("request_id", "provider_reference")
+    )
+    for request_id, reference in calls:
+        counts[request_id] += 1
+        if reference:
+            references[request_id].append(reference)
+    return {request_id: (counts[request_id], references[request_id]) for request_id in counts}
+
+
+def _summary(labels: list[str]) -> str:
+    shown = "; ".join(labels[:TARGETS_SHOWN])
+    hidden = len(labels) - TARGETS_SHOWN
+    return f"{shown}; +{hidden} more" if hidden > 0 else shown
+
+
+def resend_request_rows(
+    queryset: QuerySet[ResendRequest], *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[list[Any]]:
+    """One list per request, in the queryset's order, header first."""
+    yield list(HEADER)
+    rows = queryset.values_list(*REQUEST_COLUMNS).iterator(chunk_size=chunk_size)
+    for chunk in _chunks(rows, chunk_size):
+        ids = [row[0] for row in chunk]
+        targets, calls = _target_labels(ids), _call_facts(ids)
+        for pk, submitted_at, *fields in chunk:
+            call_count, references = calls.get(pk, (0, []))
+            yield [
+                pk,
+                timezone.localtime(submitted_at).isoformat(),
+                *(csv_safe(value) for value in fields),
+                csv_safe(_summary(targets.get(pk, []))),
+                call_count,
+                csv_safe("; ".join(references)),
+            ]
+
+
+def _csv_lines(rows: Iterator[list[Any]], *, lines_per_write: int) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    buffer: list[str] = []
+    for row in rows:
+        buffer.append(writer.writerow(row))
+        if len(buffer) >= lines_per_write:
+            yield "".join(buffer)
+            buffer.clear()
+    if buffer:
+        yield "".join(buffer)
+
+
+def stream_resend_requests_csv(queryset: QuerySet[ResendRequest]) -> StreamingHttpResponse:
+    filename = f"resend-requests-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    response = StreamingHttpResponse(
+        _csv_lines(resend_request_rows(queryset), lines_per_write=200),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Accel-Buffering"] = "no"  # let a proxy pass the rows on as they come
+    return response
