@@ -22,6 +22,7 @@ from resends.models import (
     ResendRequest,
     ResendTarget,
     ReturnInventory,
+    WebhookEvent,
 )
 from resends.models.audit import CallState, RequestState
 
@@ -433,3 +434,24 @@ def test_an_unfiltered_big_list_is_numbered_from_the_planner_estimate(
     assert response.context["cl"].result_count == 2_000_000
     assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(")]
     assert client.get(url, {"state__exact": "draft"}).context["cl"].result_count == 3
+
+
+def test_webhook_events_are_read_only_and_for_superusers(
+    client: Client, manager: User, superuser: User
+) -> None:
+    event = WebhookEvent.objects.create(
+        provider="chargebee",
+        account=AccountFactory(),
+        dedupe_key="ev_123",
+        event_type="order_updated",
+        payload={"id": "ev_123"},
+    )
+    signed_in(client, manager)
+    assert client.get(admin_url(WebhookEvent, "changelist")).status_code == 403
+
+    signed_in(client, superuser)
+    assert search(client, WebhookEvent, "ev_123") == [event]
+    assert client.get(admin_url(WebhookEvent, "add")).status_code == 403
+    assert client.get(admin_url(WebhookEvent, "delete", event.pk)).status_code == 403
+    page = client.get(admin_url(WebhookEvent, "change", event.pk))
+    assert b'name="_save"' not in page.content
