@@ -61,3 +61,17 @@ def console_user_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def ensure_roles() -> None:
+    """(Re)create both groups with their permissions; idempotent. Migration 0002 does this at
+    install time; tests that flush the database call it to put the roles back."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, wanted in ((AGENTS, AGENT_PERMISSIONS), (MANAGERS, MANAGER_PERMISSIONS)):
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = [
+            Permission.objects.get(content_type__app_label=app, codename=code)
+            for app, code in (perm.split(".") for perm in wanted)
+        ]
+        group.permissions.set(perms)

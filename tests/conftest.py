@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from resends.roles import AGENTS, MANAGERS
+from resends.roles import AGENTS, MANAGERS, ensure_roles
 
 PASSWORD = "correct horse battery staple"
 
@@ -15,6 +15,8 @@ def make_user(username: str, *, group: str | None = None, staff: bool = False) -
         username, f"{username}@backoffice.test", PASSWORD, is_staff=staff
     )
     if group:
+        if not Group.objects.filter(name=group).exists():
+            ensure_roles()  # an earlier transactional test flushed the tables
         user.groups.add(Group.objects.get(name=group))
     return user
 

@@ -23,7 +23,7 @@ from resends.tasks import execute_call
 from .helpers import chargebee_orders, faults, ledger
 from .worker import celery_worker, stop, wait_until, worker_env
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 FINAL = [CallState.SUCCEEDED, CallState.FAILED, CallState.NEEDS_REVIEW]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from resends.accounts import default_account
 from resends.models import ProviderAccount
 from resends.models.audit import ProviderCall
 from resends.providers.chargebee.client import ChargebeeClient
@@ -22,9 +23,9 @@ from resends.providers.returnhelper.provider import (
 
 @pytest.mark.django_db
 def test_each_default_account_gets_its_providers_adapter_and_client() -> None:
-    junction = ProviderAccount.objects.get(code="junction")
-    chargebee = ProviderAccount.objects.get(code="chargebee")
-    returnhelper = ProviderAccount.objects.get(code="returnhelper")
+    junction = default_account("junction")
+    chargebee = default_account("chargebee")
+    returnhelper = default_account("returnhelper")
 
     assert isinstance(adapter_for(junction), JunctionAdapter)
     assert isinstance(adapter_for(chargebee), ChargebeeAdapter)
