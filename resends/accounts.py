@@ -62,6 +62,12 @@ def account_config(account: ProviderAccount) -> AccountConfig:
     return AccountConfig(account.code, account.provider, defaults)
 
 
+def env_variable_names(account: ProviderAccount) -> list[str]:
+    """The environment variables an account's URL and credentials come from (for display)."""
+    suffixes = _ENV_SUFFIXES.get(Provider(account.provider), {}).values()
+    return [f"{account.env_prefix}_{suffix}" for suffix in suffixes]
+
+
 def ensure_default_accounts(**_: object) -> None:
     """Create the one default account per provider (post_migrate; idempotent)."""
     for provider, (code, label, prefix) in DEFAULT_ACCOUNTS.items():

@@ -56,7 +56,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 
-from .accounts import _ENV_SUFFIXES
+from .accounts import env_variable_names
 from .admin_export import stream_resend_requests_csv
 from .models import (
     CallAttempt,
@@ -316,8 +316,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     def reads_variables(self, account: ProviderAccount) -> str:
         if not account.env_prefix or account.provider not in Provider.values:
             return "-"
-        suffixes = _ENV_SUFFIXES[Provider(account.provider)].values()
-        return ", ".join(f"{account.env_prefix}_{suffix}" for suffix in suffixes)
+        return ", ".join(env_variable_names(account))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

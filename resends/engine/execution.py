@@ -19,9 +19,17 @@ from django.utils import timezone
 
 from ..models import CallAttempt, ProviderCall
 from ..models.audit import CallState
-from ..providers.base import CallResult, ErrorClass, Exchange, ProviderError, Verdict
+from ..providers.base import (
+    CallResult,
+    ErrorClass,
+    Exchange,
+    ProviderAdapter,
+    ProviderError,
+    Verdict,
+)
 from ..providers.registry import adapter_for
 from ..redaction import redact_text
+from ..services.recheck import call_problems
 from . import policy
 from .outcome import apply_success, refresh_request_state
 
@@ -114,10 +122,15 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
     return _send(call, adapter, worker, task_id)
 
 
-def _send(call: ProviderCall, adapter: object, worker: str, task_id: str) -> Next:
+def _send(call: ProviderCall, adapter: ProviderAdapter, worker: str, task_id: str) -> Next:
+    problems = call_problems(call)
+    if problems:  # nothing leaves, so no attempt row: the reason is on the call
+        return _fail(
+            call, "Not sent: " + " ".join(p.message for p in problems), ErrorClass.PERMANENT
+        )
     attempt = _open_attempt(call, worker, task_id, purpose="send")
     try:
-        result = adapter.execute(  # type: ignore[attr-defined]
+        result = adapter.execute(
             call.operation, call.payload, idempotency_key=str(call.idempotency_key)
         )
     except ProviderError as error:

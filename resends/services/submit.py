@@ -96,12 +96,14 @@ def _create(
     intent_key: str,
     channel: str,
     selection: dict[str, Any],
+    same_as: Any,
     targets: Sequence[ResendTarget],
     calls: Sequence[PlannedCall],
     warnings: list[rules.Problem],
     **fields: Any,
 ) -> Submitted:
-    print_ = fingerprint(account, kind, selection)
+    """`same_as` is what makes two submits the same intent (what is resent, not why or how)."""
+    print_ = fingerprint(account, kind, same_as)
     duplicate = _existing_duplicate(account, print_)
     if duplicate is not None:
         return Submitted(duplicate, created=False, warnings=warnings)
@@ -230,6 +232,10 @@ def submit_chargebee_resend(
             intent_key=intent_key,
             channel=channel,
             selection=payload,
+            same_as=[
+                payload["order_id"],
+                sorted((x["id"], x["quantity"]) for x in payload["lines"]),
+            ],
             targets=targets,
             calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
             warnings=problems,
@@ -272,6 +278,7 @@ def submit_junction_orders(
             intent_key=intent_key,
             channel=channel,
             selection={"order_ids": ids},
+            same_as=sorted(ids),
             targets=targets,
             calls=calls,
             warnings=problems,
@@ -309,6 +316,7 @@ def submit_junction_window(
             intent_key=intent_key,
             channel=channel,
             selection={"start_at": _iso(start), "end_at": _iso(end)},
+            same_as=[_iso(start), _iso(end)],
             targets=[ResendTarget(external_ref=f"{_iso(start)}..{_iso(end)}"[:64])],
             calls=calls,
             warnings=problems,
@@ -367,6 +375,7 @@ def submit_returnhelper_resend(
             intent_key=intent_key,
             channel=channel,
             selection={"inventory_ids": ids, "shipment": shipment},
+            same_as=ids,
             targets=[
                 ResendTarget(inventory=inv, order_id=inv.order_id, external_ref=inv.external_id)
                 for inv in locked

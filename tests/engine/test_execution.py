@@ -31,13 +31,13 @@ def run(call: ProviderCall) -> ProviderCall:
     return call
 
 
-def partial(order, agent, key="intent-1"):  # type: ignore[no-untyped-def]
+def partial(order, agent, key="intent-1", reason="Damaged"):  # type: ignore[no-untyped-def]
     line = order.line_items.first()
     return submit_chargebee_resend(
         actor=agent,
         order=order,
         lines=[(line, 1)],
-        reason="Damaged",
+        reason=reason,
         note="box crushed",
         intent_key=key,
     )
@@ -68,7 +68,8 @@ def test_the_same_intent_twice_makes_one_resend(sandbox, agent: User, second_man
     order = mirror_chargebee_order(sandbox)
     first = partial(order, agent, key="tab-1")
     again = partial(order, agent, key="tab-1")  # double click: same form token
-    other_agent = partial(order, second_manager, key="tab-2")  # same content, another person
+    # The same lines from another person, who picked another reason: still the same resend.
+    other_agent = partial(order, second_manager, key="tab-2", reason="Wrong Item")
     assert first.created and not again.created and not other_agent.created
     assert again.request == first.request == other_agent.request
     for call in ProviderCall.objects.all():
@@ -227,3 +228,19 @@ def test_a_planted_secret_never_reaches_the_audit_or_logs(
     recorded = str(list(CallAttempt.objects.values())) + str(list(ProviderCall.objects.values()))
     assert secret not in recorded and secret not in caplog.text
     assert call.attempt_rows.get().request_redacted["headers"]
+
+
+def test_the_rules_are_checked_again_just_before_sending(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
+    order = mirror_chargebee_order(sandbox)
+    call = partial(order, agent).request.calls.get()
+    type(order).objects.filter(pk=order.pk).update(resend_count=5)  # a sync found dashboard resends
+    inventories = mirror_inventories(sandbox, 2)
+    rh_call = rh_submit(agent, inventories).request.calls.get()
+    type(inventories[0]).objects.filter(pk=inventories[1].pk).update(pending_vas=True)
+
+    call, rh_call = run(call), run(rh_call)
+
+    assert call.state == CallState.FAILED and "5 of the 5 resends" in call.failure_reason
+    assert rh_call.state == CallState.FAILED and "value-added service" in rh_call.failure_reason
+    assert not CallAttempt.objects.exists()
+    assert ledger(sandbox, "chargebee") == [] and ledger(sandbox, "returnhelper") == []
