@@ -249,6 +249,22 @@ def returnhelper_group_problems(inventories: Sequence[ReturnInventory]) -> list[
     return problems
 
 
+RETURNHELPER_CANCELLABLE_STATUSES = ("", "pending")
+
+
+def returnhelper_cancel_problems(provider_status: str) -> list[Problem]:
+    """Return Helper cancels a resend only before the warehouse starts on it."""
+    if provider_status in RETURNHELPER_CANCELLABLE_STATUSES:
+        return []
+    return [
+        Problem(
+            "cancel",
+            f"The resend is already {provider_status}; Return Helper cancels only while it is "
+            "pending. Contact Return Helper support.",
+        )
+    ]
+
+
 def returnhelper_address_problems(
     shipment: dict[str, str],
     *,

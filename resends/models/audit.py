@@ -221,6 +221,14 @@ class ProviderCall(models.Model):
     )
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     intent_key = models.CharField(max_length=160, unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who asked for this call when it was not the submitter (a cancel, a retry).",
+    )
     operation = models.CharField(max_length=40, choices=Operation.choices)
     payload = models.JSONField(default=dict, help_text="What we send, before encoding.")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)

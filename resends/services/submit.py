@@ -387,3 +387,42 @@ def submit_returnhelper_resend(
             note=note,
             destination=shipment,
         )
+
+
+def cancel_returnhelper_resend(*, actor: AbstractBaseUser, request: ResendRequest) -> ProviderCall:
+    """Queue a cancel of an accepted Return Helper resend that has not started; idempotent."""
+    with transaction.atomic():
+        request = ResendRequest.objects.select_for_update().get(pk=request.pk)
+        create = request.calls.filter(
+            operation=Op.RETURNHELPER_CREATE_RESEND, state=CallState.SUCCEEDED
+        ).first()
+        if create is None or not create.provider_reference:
+            raise RuleViolation(
+                [
+                    rules.Problem(
+                        "cancel", "Only a resend Return Helper has accepted can be cancelled."
+                    )
+                ]
+            )
+        problems = rules.returnhelper_cancel_problems(create.provider_status)
+        if problems:
+            raise RuleViolation(problems)
+        existing = (
+            request.calls.filter(operation=Op.RETURNHELPER_CANCEL_RESEND)
+            .exclude(state=CallState.FAILED)
+            .first()
+        )
+        if existing is not None:
+            return existing
+        tries = request.calls.filter(operation=Op.RETURNHELPER_CANCEL_RESEND).count()
+        call = ProviderCall.objects.create(
+            request=request,
+            account=request.account,
+            subject=create.provider_reference,
+            intent_key=f"{request.intent_key}:cancel:{tries}",
+            operation=Op.RETURNHELPER_CANCEL_RESEND,
+            payload={"resend_id": int(create.provider_reference)},
+            requested_by=actor,
+        )
+        enqueue_call(call.pk)
+        return call

@@ -15,6 +15,7 @@ from resends.models import CallAttempt, ProviderCall, ResendRequest
 from resends.models.audit import CallState, RequestState
 from resends.services.submit import (
     RuleViolation,
+    cancel_returnhelper_resend,
     submit_chargebee_resend,
     submit_junction_window,
     submit_returnhelper_resend,
@@ -244,3 +245,41 @@ def test_the_rules_are_checked_again_just_before_sending(sandbox, agent: User) -
     assert rh_call.state == CallState.FAILED and "value-added service" in rh_call.failure_reason
     assert not CallAttempt.objects.exists()
     assert ledger(sandbox, "chargebee") == [] and ledger(sandbox, "returnhelper") == []
+
+
+def test_a_pending_return_helper_resend_can_be_cancelled_once(
+    sandbox, agent: User, manager: User
+) -> None:  # type: ignore[no-untyped-def]
+    reset(sandbox, rh_auto_progress=False)  # the warehouse has not started on it
+    inventories = mirror_inventories(sandbox, 2)
+    submitted = rh_submit(agent, inventories)
+    run(submitted.request.calls.get())
+
+    cancel = cancel_returnhelper_resend(actor=manager, request=submitted.request)
+    assert (
+        cancel_returnhelper_resend(actor=manager, request=submitted.request) == cancel
+    )  # double click
+    cancel = run(cancel)
+
+    assert cancel.state == CallState.SUCCEEDED and cancel.requested_by == manager
+    assert [e["operation"] for e in ledger(sandbox, "returnhelper")] == [
+        "createResend",
+        "cancelResend",
+    ]
+    submitted.request.refresh_from_db()
+    assert submitted.request.state == RequestState.CANCELLED
+    assert {
+        i.handling_code
+        for i in type(inventories[0]).objects.filter(pk__in=[i.pk for i in inventories])
+    } == {"ohd"}
+
+
+def test_a_resend_the_warehouse_started_cannot_be_cancelled(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
+    submitted = rh_submit(agent, mirror_inventories(sandbox, 1))
+    call = run(submitted.request.calls.get())
+    ProviderCall.objects.filter(pk=call.pk).update(
+        provider_status="inProgress"
+    )  # as a webhook reports
+    with pytest.raises(RuleViolation, match="only while it is pending"):
+        cancel_returnhelper_resend(actor=agent, request=submitted.request)
+    assert [e["operation"] for e in ledger(sandbox, "returnhelper")] == ["createResend"]
