@@ -84,3 +84,8 @@ def mirror_inventories(sandbox: Any, count: int, *, warehouse: int = 11) -> list
     ]
     account = default_account("returnhelper")
     return [upsert_inventory(account, raw)[0] for raw in eligible[:count]]
+
+
+def configure(sandbox: Any, **config: Any) -> None:
+    """Change sandbox settings live, keeping its data."""
+    requests.post(f"{sandbox.url}/_sandbox/config", json=config, timeout=10).raise_for_status()

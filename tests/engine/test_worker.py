@@ -4,23 +4,25 @@ provider: the sandbox ledger shows every resend applied exactly once."""
 from __future__ import annotations
 
 import signal
+import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.urls import reverse
 
 from backoffice.celery import app
 from resends.accounts import default_account
 from resends.engine.sweeper import due_call_ids
-from resends.models import ProviderCall
+from resends.models import CallAttempt, ProviderCall
 from resends.models.audit import CallState
 from resends.services.mirrors import upsert_chargebee_order
 from resends.services.submit import submit_chargebee_resend
 from resends.tasks import execute_call
 
-from .helpers import chargebee_orders, faults, ledger
+from .helpers import chargebee_orders, configure, faults, ledger
 from .worker import celery_worker, stop, wait_until, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -63,15 +65,30 @@ def assert_exactly_once(sandbox, calls: list[ProviderCall]) -> None:  # type: ig
     assert set(ProviderCall.objects.values_list("state", flat=True)) == {CallState.SUCCEEDED}
 
 
-def test_a_real_worker_runs_a_batch(sandbox, clean_queue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    faults(sandbox, provider="chargebee", latency_ms=100)
+def test_a_real_worker_runs_a_batch_and_a_planted_secret_goes_nowhere(
+    sandbox, clean_queue, tmp_path: Path, manager, client
+) -> None:  # type: ignore[no-untyped-def]
+    planted = "test_PLANTED_" + uuid.uuid4().hex
     calls = submit_batch(sandbox, 12)
-    with celery_worker(worker_env(sandbox), tmp_path / "worker.log"):
+    configure(sandbox, chargebee_api_key=planted)  # the provider now expects the planted key
+    log = tmp_path / "worker.log"
+    faults(
+        sandbox, provider="chargebee", error_rate=0.3, error_status=503
+    )  # errors get recorded too
+    with celery_worker(worker_env(sandbox, CHARGEBEE_API_KEY=planted), log):
         done = wait_until(
-            lambda: ProviderCall.objects.filter(state__in=FINAL).count() == len(calls), timeout=90
+            lambda: ProviderCall.objects.filter(state__in=FINAL).count() == len(calls), timeout=120
         )
-    assert done, (tmp_path / "worker.log").read_text()[-3000:]
+    assert done, log.read_text()[-3000:]
     assert_exactly_once(sandbox, calls)
+
+    recorded = str(list(ProviderCall.objects.values())) + str(list(CallAttempt.objects.values()))
+    assert CallAttempt.objects.filter(response_status=200).count() == len(calls)
+    assert planted not in recorded and planted not in log.read_text()
+    client.force_login(manager)
+    for call in calls:
+        page = client.get(reverse("admin:resends_providercall_change", args=[call.pk]))
+        assert page.status_code == 200 and planted not in page.content.decode()
 
 
 @pytest.mark.skipif(
