@@ -29,6 +29,7 @@ from ..providers.base import (
 )
 from ..providers.registry import adapter_for
 from ..redaction import redact_text
+from ..rules import Problem
 from ..services.recheck import call_problems
 from . import policy
 from .outcome import apply_success, refresh_request_state
@@ -55,7 +56,7 @@ def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCal
         | Q(state=CallState.UNKNOWN, next_attempt_at__lte=now)
         | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         won = (
             ProviderCall.objects.filter(pk=call_id)
             .filter(claimable)
@@ -86,28 +87,55 @@ def _still_ours(call: ProviderCall) -> Q:
 
 
 def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
-    call = claim(call_id, worker)
-    if call is None:
-        return DONE
-    adapter = adapter_for(call.account)
-    if _unsettled(call):
-        first_sent = (
-            call.attempt_rows.order_by("number").values_list("started_at", flat=True).first()
+    # One commit claims the call and records the attempt that is about to be made.
+    with transaction.atomic():
+        call = claim(call_id, worker)
+        if call is None:
+            return DONE
+        reconciling = _unsettled(call)
+        if not reconciling:
+            problems = call_problems(call)
+            if problems:  # nothing leaves, so no attempt row: the reason is on the call
+                return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
+        attempt = _open_attempt(
+            call, worker, task_id, purpose="reconcile" if reconciling else "send"
         )
-        attempt = _open_attempt(call, worker, task_id, purpose="reconcile")
-        try:
-            verdict = adapter.reconcile(
-                call.operation,
-                call.payload,
-                idempotency_key=str(call.idempotency_key),
-                first_sent_at=first_sent or call.created_at,
-            )
-        except ProviderError as error:
+    adapter = adapter_for(call.account)
+    if reconciling:
+        decided = _reconcile(call, adapter, attempt)
+        if decided is not None:
+            return decided
+        # Verdict.ABSENT: nothing happened at the provider, so sending now is safe.
+        with transaction.atomic():
+            problems = call_problems(call)
+            if problems:
+                return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
+            attempt = _open_attempt(call, worker, task_id, purpose="send")
+    return _send(call, adapter, attempt)
+
+
+def _not_sent(problems: list[Problem]) -> str:
+    return "Not sent: " + " ".join(p.message for p in problems)
+
+
+def _reconcile(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) -> Next | None:
+    """Settle an unknown outcome with the provider; None when it clearly did not happen."""
+    first_sent = call.attempt_rows.order_by("number").values_list("started_at", flat=True).first()
+    try:
+        verdict = adapter.reconcile(
+            call.operation,
+            call.payload,
+            idempotency_key=str(call.idempotency_key),
+            first_sent_at=first_sent or call.created_at,
+        )
+    except ProviderError as error:
+        with transaction.atomic():
             _close_attempt(attempt, error.exchange, outcome="reconcile_failed", error=error)
             if error.error_class is ErrorClass.PERMANENT:
                 # The provider refused the same-key repeat outright: nothing was applied.
                 return _fail(call, error.message, ErrorClass.PERMANENT)
             return _after_unknown(call, f"Could not check with the provider: {error.message}")
+    with transaction.atomic():
         _close_attempt(
             attempt,
             verdict.result.exchange if verdict.result else None,
@@ -118,41 +146,40 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
             return _succeed(call, verdict.result)
         if verdict.verdict == Verdict.UNDECIDED:
             return _needs_review(call, verdict.explanation)
-        # Verdict.ABSENT: nothing happened at the provider, so sending now is safe.
-    return _send(call, adapter, worker, task_id)
+    return None
 
 
-def _send(call: ProviderCall, adapter: ProviderAdapter, worker: str, task_id: str) -> Next:
-    problems = call_problems(call)
-    if problems:  # nothing leaves, so no attempt row: the reason is on the call
-        return _fail(
-            call, "Not sent: " + " ".join(p.message for p in problems), ErrorClass.PERMANENT
-        )
-    attempt = _open_attempt(call, worker, task_id, purpose="send")
+def _send(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) -> Next:
     try:
         result = adapter.execute(
             call.operation, call.payload, idempotency_key=str(call.idempotency_key)
         )
     except ProviderError as error:
-        _close_attempt(attempt, error.exchange, outcome=error.error_class.value, error=error)
-        if error.error_class is ErrorClass.PERMANENT:
-            return _fail(call, error.message, ErrorClass.PERMANENT)
-        if error.error_class is ErrorClass.UNKNOWN:
-            return _after_unknown(call, error.message)
-        return _retry_later(call, error)
+        with transaction.atomic():  # the attempt and the call's outcome are recorded together
+            _close_attempt(attempt, error.exchange, outcome=error.error_class.value, error=error)
+            if error.error_class is ErrorClass.PERMANENT:
+                return _fail(call, error.message, ErrorClass.PERMANENT)
+            if error.error_class is ErrorClass.UNKNOWN:
+                return _after_unknown(call, error.message)
+            return _retry_later(call, error)
     except Exception as exc:  # a bug or an unforeseen library error after the request may have left
         log.exception("call %s: unexpected error", call.pk)
-        _close_attempt(attempt, None, outcome="unknown", message=redact_text(repr(exc)))
-        return _after_unknown(call, "Unexpected error while calling the provider.")
-    _close_attempt(
-        attempt, result.exchange, outcome="succeeded", message="replayed" if result.replayed else ""
-    )
-    return _succeed(call, result)
+        with transaction.atomic():
+            _close_attempt(attempt, None, outcome="unknown", message=redact_text(repr(exc)))
+            return _after_unknown(call, "Unexpected error while calling the provider.")
+    with transaction.atomic():
+        _close_attempt(
+            attempt,
+            result.exchange,
+            outcome="succeeded",
+            message="replayed" if result.replayed else "",
+        )
+        return _succeed(call, result)
 
 
 def _open_attempt(call: ProviderCall, worker: str, task_id: str, *, purpose: str) -> CallAttempt:
     """Recorded before anything leaves: an attempt without finished_at means 'outcome unknown'."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         ProviderCall.objects.filter(_still_ours(call)).update(attempts=F("attempts") + 1)
         number = (
             call.attempt_rows.order_by("-number").values_list("number", flat=True).first() or 0
@@ -197,7 +224,7 @@ def _close_attempt(
 
 
 def _finish(call: ProviderCall, **fields: object) -> bool:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         updated = ProviderCall.objects.filter(_still_ours(call)).update(
             locked_at=None, locked_by="", updated_at=timezone.now(), **fields
         )
@@ -210,7 +237,7 @@ def _finish(call: ProviderCall, **fields: object) -> bool:
 
 def _succeed(call: ProviderCall, result: CallResult) -> Next:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if _finish(
             call,
             state=CallState.SUCCEEDED,

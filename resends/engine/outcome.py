@@ -39,7 +39,7 @@ def request_state_for(counts: dict[str, int]) -> str:
 
 
 def refresh_request_state(request_id: int) -> str:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         request = ResendRequest.objects.select_for_update().get(pk=request_id)
         if request.state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL):
             return request.state
