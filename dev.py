@@ -67,7 +67,7 @@ def ensure_service(name: str, port: int, start: list[str]) -> None:
     if port_open("127.0.0.1", port):
         return
     say(f"{name} is not answering on 127.0.0.1:{port}; starting it")
-    subprocess.run(start, cwd=ROOT, check=False, shell=isinstance(start, str))
+    subprocess.run(start, cwd=ROOT, check=False)
     for _ in range(40):
         if port_open("127.0.0.1", port):
             return

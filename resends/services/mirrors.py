@@ -106,6 +106,14 @@ def upsert_chargebee_order(account: ProviderAccount, raw: dict[str, Any]) -> tup
     return order, changed
 
 
+def handling_fields(raw: dict[str, Any]) -> dict[str, str]:
+    """An inventory's handling code and status, as our mirror stores them."""
+    return {
+        "handling_code": _code(raw.get("handlingCode"), HANDLING_CODES),
+        "handling_status_code": _code(raw.get("handlingStatusCode"), HANDLING_STATUS_CODES),
+    }
+
+
 def _code(value: Any, table: dict[int, str]) -> str:
     """Return Helper sends codes sometimes as ints (4) and sometimes as strings ('ohd' or '4')."""
     if value is None:
@@ -121,8 +129,7 @@ def upsert_inventory(
     external_id = str(raw["returnInventoryId"]).strip()
     fields = {
         "warehouse_id": str(raw.get("warehouseId") or "").strip(),
-        "handling_code": _code(raw.get("handlingCode"), HANDLING_CODES),
-        "handling_status_code": _code(raw.get("handlingStatusCode"), HANDLING_STATUS_CODES),
+        **handling_fields(raw),
         "rma": str(raw.get("rma") or "")[:64],
         "sku": str(raw.get("sku") or "")[:100],
         "description": str(raw.get("description") or "")[:300],

@@ -16,9 +16,7 @@ from ..engine.outcome import refresh_request_state
 from ..models import ProviderAccount, ProviderCall, ReturnInventory, WebhookEvent
 from ..models.audit import CallState
 from ..services.mirrors import (
-    HANDLING_CODES,
-    HANDLING_STATUS_CODES,
-    _code,
+    handling_fields,
     upsert_chargebee_order,
     upsert_inventory,
     upsert_junction_order,
@@ -137,10 +135,7 @@ def apply_resend_status(account: ProviderAccount, payload: dict[str, Any]) -> st
         if isinstance(item, dict) and "returnInventoryId" in item:
             ReturnInventory.objects.filter(
                 account=account, external_id=str(item["returnInventoryId"]).strip()
-            ).update(
-                handling_code=_code(item.get("handlingCode"), HANDLING_CODES),
-                handling_status_code=_code(item.get("handlingStatusCode"), HANDLING_STATUS_CODES),
-            )
+            ).update(**handling_fields(item))
     refresh_request_state(call.request_id)
     return f"resend {resend['resendId']} is {status}"
 
