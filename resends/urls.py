@@ -1,12 +1,26 @@
 from django.urls import path
 
-from . import views
+from .views import chargebee, find, junction, orders, requests, returnhelper
 from .webhooks import views as webhooks
 
 app_name = "resends"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", find.find, name="find"),
+    path("orders/<int:pk>/", orders.order_detail, name="order"),
+    path("orders/<int:pk>/chargebee/", chargebee.chargebee_resend, name="chargebee"),
+    path("returnhelper/", returnhelper.returnhelper_resend, name="returnhelper"),
+    path(
+        "returnhelper/service-types/",
+        returnhelper.returnhelper_service_types,
+        name="returnhelper-service-types",
+    ),
+    path("junction/", junction.junction_resend, name="junction"),
+    path("resends/", requests.request_list, name="requests"),
+    path("resends/<uuid:public_id>/", requests.request_detail, name="request"),
+    path("resends/<uuid:public_id>/status/", requests.request_status, name="request-status"),
+    path("resends/<uuid:public_id>/retry/", requests.request_retry, name="request-retry"),
+    path("resends/<uuid:public_id>/cancel/", requests.request_cancel, name="request-cancel"),
     path("webhooks/returnhelper/", webhooks.returnhelper, name="webhook-returnhelper"),
     path("webhooks/chargebee/", webhooks.chargebee, name="webhook-chargebee"),
     path("webhooks/junction/", webhooks.junction, name="webhook-junction"),

@@ -114,7 +114,7 @@ def test_who_reaches_which_page(client: Client, request: pytest.FixtureRequest, 
     if isinstance(user, User):
         client.force_login(user)
     urls = (
-        reverse("resends:home"),
+        reverse("resends:find"),
         reverse("admin:resends_resendrequest_changelist"),
         reverse("admin:resends_order_changelist"),
         reverse("admin:django_celery_beat_periodictask_changelist"),

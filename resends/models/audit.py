@@ -267,6 +267,8 @@ class ProviderCall(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="call_due_idx"),
             models.Index(fields=["provider_reference"], name="call_reference_idx"),
+            models.Index(fields=["provider_reference_2"], name="call_reference_2_idx"),
+            models.Index(fields=["tracking_number"], name="call_tracking_idx"),
             models.Index(fields=["account", "subject", "state"], name="call_subject_idx"),
             models.Index(fields=["-created_at"], name="call_created_idx"),
         ]

@@ -36,6 +36,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["external_id"], name="order_external_id_idx"),
             models.Index(fields=["customer_email"], name="order_email_idx"),
+            models.Index(fields=["original_order_id"], name="order_original_idx"),
             models.Index(Upper("customer_name"), name="order_name_upper_idx"),
             models.Index(fields=["-provider_created_at", "-id"], name="order_created_idx"),
             models.Index(fields=["account", "provider_updated_at"], name="order_updated_idx"),

@@ -18,23 +18,41 @@ def _client(account: ProviderAccount) -> ReturnHelperClient:
     return client
 
 
-def returnhelper_countries(account: ProviderAccount) -> list[str] | None:
-    """ISO3 codes Return Helper ships to, or None when they cannot be loaded right now."""
+def returnhelper_country_options(account: ProviderAccount) -> list[tuple[str, str]] | None:
+    """(ISO3 code, name) for each country Return Helper ships to, by name; None when the list
+    cannot be loaded right now."""
     key = f"rh:countries:{account.pk}"
-    codes = cache.get(key)
-    if codes is None:
+    options = cache.get(key)
+    if options is None:
         try:
-            codes = sorted(country.code for country in _client(account).countries())
+            countries = _client(account).countries()
         except ProviderError:
             return None
-        cache.set(key, codes, TTL_SECONDS)
-    return list(codes)
+        options = sorted(
+            ((c.code, c.name or c.code.upper()) for c in countries), key=lambda o: o[1]
+        )
+        cache.set(key, options, TTL_SECONDS)
+    return list(options)
+
+
+def returnhelper_countries(account: ProviderAccount) -> list[str] | None:
+    """ISO3 codes Return Helper ships to, or None when they cannot be loaded right now."""
+    options = returnhelper_country_options(account)
+    return None if options is None else [code for code, _ in options]
 
 
 def returnhelper_service_types(
     account: ProviderAccount, warehouse_id: str, country: str
 ) -> list[str] | None:
     """Service type codes offered from this warehouse to this country, or None if unavailable."""
+    options = returnhelper_service_options(account, warehouse_id, country)
+    return None if options is None else [code for code, _ in options]
+
+
+def returnhelper_service_options(
+    account: ProviderAccount, warehouse_id: str, country: str
+) -> list[tuple[str, str]] | None:
+    """(code, name) of the service types offered from this warehouse to this country."""
     key = f"rh:services:{account.pk}:{warehouse_id}"
     types = cache.get(key)
     if types is None:
@@ -43,4 +61,4 @@ def returnhelper_service_types(
         except (ProviderError, ValueError):
             return None
         cache.set(key, types, TTL_SECONDS)
-    return [t.code for t in types if t.serves(int(warehouse_id), country)]
+    return [(t.code, t.name or t.code) for t in types if t.serves(int(warehouse_id), country)]

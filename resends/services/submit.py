@@ -100,10 +100,12 @@ def _create(
     targets: Sequence[ResendTarget],
     calls: Sequence[PlannedCall],
     warnings: list[rules.Problem],
+    print_: str = "",
     **fields: Any,
 ) -> Submitted:
-    """`same_as` is what makes two submits the same intent (what is resent, not why or how)."""
-    print_ = fingerprint(account, kind, same_as)
+    """`same_as` is what makes two submits the same intent (what is resent, not why or how);
+    `print_` instead gives that fingerprint directly (a retry reuses its original's)."""
+    print_ = print_ or fingerprint(account, kind, same_as)
     duplicate = _existing_duplicate(account, print_)
     if duplicate is not None:
         return Submitted(duplicate, created=False, warnings=warnings)

@@ -1,0 +1,279 @@
+"""Forms for the console. They only parse and shape input; the provider rules live in rules.py
+and are applied by the preview and submit services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
+
+from . import rules
+from .models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
+from .models.audit import RequestState, ResendKind
+from .services.search import ID_SPLIT
+
+
+def new_token() -> str:
+    return str(uuid.uuid4())
+
+
+class TokenField(forms.UUIDField):
+    """The one-time form token: a second submit of the same page is the same intent."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            error_messages={"required": "This page has expired; reload it and try again."},
+            **kwargs,
+        )
+
+
+class ActiveAccountField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ProviderAccount) -> str:
+        return f"{obj.get_provider_display()}: {obj.label}"
+
+
+def accounts(provider: str | None = None) -> Any:
+    qs = ProviderAccount.objects.filter(is_active=True).order_by("provider", "label")
+    return qs.filter(provider=provider) if provider else qs
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Order id, email, name, RMA, tracking or resend number",
+                "autofocus": True,
+                "autocomplete": "off",
+            }
+        ),
+    )
+    account = ActiveAccountField(queryset=accounts(), required=False, empty_label="All providers")
+    status = forms.CharField(required=False, max_length=100, label="Order status")
+    created_from = forms.DateField(
+        required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ids = forms.CharField(
+        required=False,
+        label="Paste a list of order ids",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "One id per line, or separated by commas"}
+        ),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and end < start:
+            self.add_error("created_to", "The end date is before the start date.")
+        return data
+
+
+class ChargebeeResendForm(forms.Form):
+    MODE_CHOICES = [("partial", "Some lines (partial)"), ("full", "The whole order (full)")]
+
+    token = TokenField()
+    mode = forms.ChoiceField(choices=MODE_CHOICES, widget=forms.RadioSelect, initial="partial")
+    shipping_date = forms.DateField(
+        required=False,
+        label="Ship on (optional)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty to ship as soon as possible.",
+    )
+    reason = forms.ChoiceField(label="Reason code", required=False)
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+    )
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.lines = list(order.line_items.all())
+        codes = rules.chargebee_reason_codes()
+        blank = "Pick a reason" if rules.chargebee_reason_mandatory() else "No reason code"
+        self.fields["reason"].choices = [("", blank), *((c, c) for c in codes)]
+        self.fields["reason"].required = rules.chargebee_reason_mandatory()
+        for line in self.lines:
+            self.fields[f"pick_{line.pk}"] = forms.BooleanField(required=False, label="Resend")
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                required=False, min_value=0, initial=line.quantity, label="Quantity"
+            )
+
+    def line_fields(self) -> list[tuple[LineItem, forms.BoundField, forms.BoundField]]:
+        return [(line, self[f"pick_{line.pk}"], self[f"qty_{line.pk}"]) for line in self.lines]
+
+    def picked_lines(self) -> list[tuple[LineItem, int]] | None:
+        """None for a full resend, else (line, quantity) for each ticked line."""
+        if self.cleaned_data.get("mode") == "full":
+            return None
+        picked = []
+        for line in self.lines:
+            if self.cleaned_data.get(f"pick_{line.pk}"):
+                qty = self.cleaned_data.get(f"qty_{line.pk}")
+                picked.append((line, line.quantity if qty is None else qty))
+        return picked
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("mode") == "partial" and not any(
+            data.get(f"pick_{line.pk}") for line in self.lines
+        ):
+            raise forms.ValidationError("Tick at least one line, or choose the whole order.")
+        return data
+
+
+SHIPMENT_FIELDS = (
+    ("shipmentName", "Name", True),
+    ("shipmentStreet1", "Street", True),
+    ("shipmentStreet2", "Street (line 2)", False),
+    ("shipmentCity", "City", True),
+    ("shipmentState", "State or region", False),
+    ("shipmentPostalCode", "Postal code", False),
+    ("shipmentPhone", "Phone", False),
+    ("shipmentEmail", "Email", False),
+)
+
+
+class ReturnHelperResendForm(forms.Form):
+    token = TokenField()
+    inventories = forms.ModelMultipleChoiceField(
+        queryset=ReturnInventory.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={"invalid_choice": "That item is not one of the items listed here."},
+    )
+    shipmentCountryCode = forms.ChoiceField(label="Country", required=False)
+    shipmentServiceType = forms.ChoiceField(label="Service type", required=False)
+    note = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Note (sent to Return Helper as remarks)",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        candidates: list[ReturnInventory],
+        countries: list[tuple[str, str]] | None,
+        service_types: list[tuple[str, str]] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = candidates
+        self.countries = countries
+        self.service_types = service_types
+        self.fields["inventories"].queryset = ReturnInventory.objects.filter(
+            pk__in=[c.pk for c in candidates]
+        )
+        for name, label, required in SHIPMENT_FIELDS:
+            limit = rules.RETURNHELPER_FIELD_LIMITS.get(name)
+            self.fields[name] = forms.CharField(
+                label=f"{label} *" if required else label,
+                required=False,  # the rules report a missing one in the preview, in plain words
+                max_length=limit,
+                strip=True,
+            )
+            if required:
+                self.fields[name].widget.attrs["aria-required"] = "true"
+        self.order_fields(
+            ["token", "inventories", *(n for n, _, _ in SHIPMENT_FIELDS), "shipmentCountryCode",
+             "shipmentServiceType", "note"]
+        )  # fmt: skip
+        country_choices = [("", "Pick a country")]
+        if countries is None:
+            country_choices = [("", "Country list unavailable — reload to try again")]
+        self.fields["shipmentCountryCode"].choices = country_choices + [
+            (code, f"{name} ({code.upper()})") for code, name in countries or []
+        ]
+        service_choices = [
+            ("", "Pick a country first" if service_types is None else "Pick a service")
+        ]
+        self.fields["shipmentServiceType"].choices = service_choices + [
+            (code, f"{name} ({code})") for code, name in service_types or []
+        ]
+
+    def shipment(self) -> dict[str, str]:
+        data = self.cleaned_data
+        fields = [n for n, _, _ in SHIPMENT_FIELDS] + ["shipmentCountryCode", "shipmentServiceType"]
+        return {name: (data.get(name) or "").strip() for name in fields}
+
+    def countries_codes(self) -> list[str] | None:
+        return None if self.countries is None else [code for code, _ in self.countries]
+
+    def service_codes(self) -> list[str] | None:
+        return None if self.service_types is None else [code for code, _ in self.service_types]
+
+    def picked(self) -> list[ReturnInventory]:
+        chosen = {inv.pk for inv in self.cleaned_data.get("inventories") or []}
+        return [c for c in self.candidates if c.pk in chosen]
+
+
+class JunctionOrdersForm(forms.Form):
+    token = TokenField()
+    account = ActiveAccountField(queryset=accounts(Provider.JUNCTION), empty_label=None)
+    order_ids = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Junction order ids",
+        help_text="One per line (or separated by commas).",
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+    )
+
+    def ids(self) -> list[str]:
+        return [t for t in ID_SPLIT.split(self.cleaned_data["order_ids"]) if t]
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """A browser datetime-local value, read as UTC (the console shows every time in UTC)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def to_python(self, value: Any) -> datetime | None:
+        result = super().to_python(value)
+        if result is not None:
+            result = result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+        return result
+
+
+class JunctionWindowForm(forms.Form):
+    token = TokenField()
+    account = ActiveAccountField(queryset=accounts(Provider.JUNCTION), empty_label=None)
+    start = UTCDateTimeField(label="Start (UTC)")
+    end = UTCDateTimeField(label="End (UTC)", required=False, help_text="Empty means now.")
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+    )
+
+
+class RequestListForm(forms.Form):
+    SCOPES = [("mine", "My resends"), ("all", "All recent resends")]
+
+    scope = forms.ChoiceField(choices=SCOPES, required=False)
+    state = forms.ChoiceField(choices=[("", "Any state"), *RequestState.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *ResendKind.choices], required=False)
+    account = ActiveAccountField(queryset=accounts(), required=False, empty_label="All providers")
+    days = forms.TypedChoiceField(
+        choices=[
+            (1, "Last 24 hours"),
+            (7, "Last 7 days"),
+            (30, "Last 30 days"),
+            (365, "Last year"),
+        ],
+        coerce=int,
+        required=False,
+        empty_value=7,
+        initial=7,
+        label="Submitted",
+    )

@@ -1,0 +1,86 @@
+"""What the order page shows about earlier resends: how many of Chargebee's five are used, how much
+of each line was already resent, and the timeline of every resend that touched the order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, Sum
+
+from .. import rules
+from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
+from ..models.audit import RequestState
+from .submit import OPEN_CALL_STATES, chargebee_open_calls
+
+IN_PROGRESS = (RequestState.QUEUED, RequestState.RUNNING, RequestState.AWAITING_APPROVAL)
+
+
+@dataclass(frozen=True)
+class CapUsage:
+    used: int
+    in_flight: int
+    limit: int = rules.CHARGEBEE_MAX_RESENDS_PER_ORDER
+
+    @property
+    def total(self) -> int:
+        return self.used + self.in_flight
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.total)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    line: LineItem
+    resent: int
+    in_progress: int
+
+
+def chargebee_cap(order: Order) -> CapUsage:
+    """Resends Chargebee counts (from the mirror) plus ours not yet confirmed."""
+    return CapUsage(order.resend_count, chargebee_open_calls(order.account, order.external_id))
+
+
+def line_rows(order: Order) -> list[LineRow]:
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    rows = (
+        ResendTarget.objects.filter(line_item__order=order)
+        .values("line_item_id", "request__state")
+        .annotate(quantity=Sum("quantity"))
+    )
+    for row in rows:
+        totals[(row["line_item_id"], row["request__state"])] += row["quantity"] or 0
+    result = []
+    for line in order.line_items.all():
+        resent = totals[(line.pk, RequestState.SUCCEEDED)]
+        pending = sum(totals[(line.pk, state)] for state in IN_PROGRESS)
+        result.append(LineRow(line, resent, pending))
+    return result
+
+
+def timeline(order: Order, limit: int = 50) -> list[ResendRequest]:
+    """Every resend about this order, its lines or its inventories, newest first."""
+    touching = ResendTarget.objects.filter(
+        Q(order=order) | Q(line_item__order=order) | Q(inventory__order=order)
+    ).values("request_id")
+    return list(
+        ResendRequest.objects.filter(pk__in=touching)
+        .select_related("submitted_by", "account")
+        .prefetch_related(
+            Prefetch("calls", queryset=ProviderCall.objects.order_by("id")),
+        )
+        .order_by("-submitted_at")[:limit]
+    )
+
+
+def inventories(order: Order) -> list[tuple[ReturnInventory, list[rules.Problem]]]:
+    return [
+        (inventory, rules.returnhelper_inventory_problems(inventory))
+        for inventory in order.inventories.select_related("account").order_by("id")
+    ]
+
+
+def open_call_count(request: ResendRequest) -> int:
+    return request.calls.filter(state__in=OPEN_CALL_STATES).count()

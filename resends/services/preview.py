@@ -1,0 +1,176 @@
+"""What a submit would send, item by item, with each item's rule check. Nothing is written.
+
+The preview and the submit run the same checks (rules.py through the submit helpers), so what
+the agent saw is what the submit enforces, and the call re-checks again before it leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.utils import timezone
+
+from .. import rules
+from ..models import LineItem, Order, ProviderAccount, ReturnInventory
+from .submit import chargebee_check
+
+
+@dataclass
+class Item:
+    label: str
+    detail: str = ""
+    problems: list[rules.Problem] = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    account: ProviderAccount
+    summary: str
+    items: list[Item]
+    requests: list[str]
+    problems: list[rules.Problem] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(p.blocking for p in self.all_problems)
+
+    @property
+    def all_problems(self) -> list[rules.Problem]:
+        return [*self.problems, *(p for item in self.items for p in item.problems)]
+
+    @property
+    def general_blocking(self) -> list[rules.Problem]:
+        return [p for p in self.problems if p.blocking]
+
+    @property
+    def general_notes(self) -> list[rules.Problem]:
+        return [p for p in self.problems if not p.blocking]
+
+
+def _assign(items: dict[str, Item], problems: Sequence[rules.Problem]) -> list[rules.Problem]:
+    """Put each problem on the item it names; the rest are about the whole resend."""
+    general = []
+    for problem in problems:
+        if problem.subject in items:
+            items[problem.subject].problems.append(problem)
+        else:
+            general.append(problem)
+    return general
+
+
+def chargebee(
+    order: Order,
+    lines: Sequence[tuple[LineItem, int]] | None,
+    reason: str,
+    shipping_date: date | None,
+) -> Preview:
+    problems = chargebee_check(order=order, lines=lines, reason=reason, shipping_date=shipping_date)
+    if lines:
+        items = {
+            line.external_id: Item(
+                f"{line.description or line.sku or line.external_id}",
+                f"resend {qty} of {line.quantity} · line {line.external_id}",
+            )
+            for line, qty in lines
+        }
+        summary = f"Partial resend of order {order.external_id}: {len(lines)} line(s)"
+    else:
+        count = order.line_items.count()
+        items = {
+            order.external_id: Item(
+                f"Whole order {order.external_id}",
+                f"all {count} line(s); Chargebee cancels the original order",
+            )
+        }
+        summary = f"Full resend of order {order.external_id}"
+    general = _assign(items, [p for p in problems if p.subject != order.external_id])
+    general = [p for p in problems if p.subject == order.external_id] + general
+    extras = []
+    if shipping_date:
+        extras.append(f"shipping on {shipping_date:%Y-%m-%d}")
+    if reason:
+        extras.append(f"reason “{reason}”")
+    request = f"1 request: POST /api/v2/orders/{order.external_id}/resend"
+    if extras:
+        request += " (" + ", ".join(extras) + ")"
+    return Preview(order.account, summary, list(items.values()), [request], general)
+
+
+def junction_orders(account: ProviderAccount, raw_ids: Sequence[str]) -> Preview:
+    ids, problems = rules.junction_parse_order_ids(raw_ids)
+    known = dict(
+        Order.objects.filter(account=account, external_id__in=ids).values_list(
+            "external_id", "customer_name"
+        )
+    )
+    items = []
+    for order_id in ids:
+        item = Item(order_id, known.get(order_id) or "")
+        if order_id not in known:
+            item.problems.append(
+                rules.Problem(
+                    order_id, "Not in our copy of Junction's orders; Junction decides.", False
+                )
+            )
+        items.append(item)
+    batches = rules.junction_batches(ids)
+    requests = [f"POST /v3/order/resend_events with {len(batch)} order id(s)" for batch in batches]
+    summary = f"Replay the latest webhook event for {len(ids)} Junction order(s)"
+    return Preview(account, summary, items, requests, problems)
+
+
+def junction_window(
+    account: ProviderAccount, start: datetime | None, end: datetime | None
+) -> Preview:
+    now = timezone.now()
+    problems = rules.junction_check_window(start, end, now)
+    items: list[Item] = []
+    requests: list[str] = []
+    if not rules.blocking(problems) and start is not None:
+        for a, b in rules.split_window(start, end or now):
+            items.append(
+                Item(f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC", f"{(b - a).days} days")
+            )
+            requests.append(
+                f"POST /v3/order/resend_events start_at={a:%Y-%m-%dT%H:%MZ} end_at={b:%Y-%m-%dT%H:%MZ}"
+            )
+    summary = "Replay Junction webhook events for orders updated in a window"
+    return Preview(account, summary, items, requests, problems)
+
+
+def returnhelper(
+    inventories: Sequence[ReturnInventory],
+    shipment: dict[str, str],
+    *,
+    account: ProviderAccount,
+    countries: Sequence[str] | None,
+    service_types: Sequence[str] | None,
+) -> Preview:
+    items = {
+        inv.external_id: Item(
+            f"{inv.description or inv.sku or 'Item'} (#{inv.external_id})",
+            f"RMA {inv.rma or '—'} · warehouse {inv.warehouse_id} · qty {inv.quantity}",
+        )
+        for inv in inventories
+    }
+    problems = [
+        *rules.returnhelper_group_problems(inventories),
+        *rules.returnhelper_address_problems(
+            shipment, countries=countries, service_types=service_types
+        ),
+    ]
+    general = _assign(items, problems)
+    to = ", ".join(
+        v
+        for v in (
+            shipment.get("shipmentName"),
+            shipment.get("shipmentCity"),
+            shipment.get("shipmentCountryCode", "").upper(),
+        )
+        if v
+    )
+    summary = f"Return Helper resend of {len(inventories)} item(s) to {to or '…'}"
+    request = f"1 request: POST /Resend/createResend (service {shipment.get('shipmentServiceType') or '…'})"
+    return Preview(account, summary, list(items.values()), [request], general)

@@ -1,0 +1,92 @@
+"""Retry the failed part of a finished resend as a new, linked resend (the original stays as it was).
+
+Only calls that failed are sent again, each re-checked against the rules first, and the new
+request points at the old one (`retry_of`) so the audit reads as one story.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from .. import rules
+from ..models import ProviderCall, ResendRequest, ResendTarget
+from ..models.audit import CallState, ResendKind
+from .recheck import call_problems
+from .submit import PlannedCall, RuleViolation, Submitted, _already_submitted, _create
+
+Op = ProviderCall.Operation
+RETRYABLE_OPERATIONS = (
+    Op.JUNCTION_RESEND_EVENTS,
+    Op.CHARGEBEE_RESEND_ORDER,
+    Op.RETURNHELPER_CREATE_RESEND,
+)
+
+
+def failed_calls(request: ResendRequest) -> list[ProviderCall]:
+    return list(
+        request.calls.filter(state=CallState.FAILED, operation__in=RETRYABLE_OPERATIONS).order_by(
+            "id"
+        )
+    )
+
+
+def retry_problems(request: ResendRequest) -> list[rules.Problem]:
+    """Why the failed part cannot be retried now (empty when it can)."""
+    if not request.is_final:
+        return [rules.Problem("retry", "Wait until this resend has finished.")]
+    failed = failed_calls(request)
+    if not failed:
+        return [rules.Problem("retry", "Nothing in this resend failed.")]
+    return [problem for call in failed for problem in call_problems(call)]
+
+
+def retry_failed(*, actor: AbstractBaseUser, request: ResendRequest, intent_key: str) -> Submitted:
+    if found := _already_submitted(intent_key):
+        return found
+    with transaction.atomic():
+        request = ResendRequest.objects.select_for_update().get(pk=request.pk)
+        problems = retry_problems(request)
+        if problems:
+            raise RuleViolation(problems)
+        failed = failed_calls(request)
+        whole = len(failed) == request.calls.filter(operation__in=RETRYABLE_OPERATIONS).count()
+        return _create(
+            actor=actor,
+            account=request.account,
+            kind=request.kind,
+            intent_key=intent_key,
+            channel=request.channel,
+            selection={**request.selection, "retry_of": request.pk},
+            same_as=["retry", [call.payload for call in failed]],
+            # Retrying everything is the same intent as the original: a second agent's resend
+            # of the same thing in the meantime is found instead of sent again.
+            print_=request.fingerprint if whole else "",
+            targets=_targets(request, failed),
+            calls=[PlannedCall(call.operation, call.subject, call.payload) for call in failed],
+            warnings=[],
+            retry_of=request,
+            reason_code=request.reason_code,
+            note=request.note,
+            shipping_date=request.shipping_date,
+            destination=request.destination,
+            window_start=request.window_start,
+            window_end=request.window_end,
+        )
+
+
+def _targets(request: ResendRequest, failed: list[ProviderCall]) -> list[ResendTarget]:
+    targets = list(request.targets.all())
+    if request.kind == ResendKind.JUNCTION_ORDERS:
+        ids = {order_id for call in failed for order_id in call.payload.get("order_ids", [])}
+        targets = [t for t in targets if t.external_ref in ids]
+    return [
+        ResendTarget(
+            order_id=t.order_id,
+            line_item_id=t.line_item_id,
+            inventory_id=t.inventory_id,
+            external_ref=t.external_ref,
+            quantity=t.quantity,
+        )
+        for t in targets
+    ]

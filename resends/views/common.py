@@ -1,0 +1,100 @@
+"""What every console view shares: who may see it, and the preview → submit flow of the forms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
+
+from .. import rules
+from ..roles import console_user_required
+from ..services.preview import Preview
+from ..services.submit import RuleViolation, Submitted
+
+View = Callable[..., HttpResponse]
+
+
+def console_view(view: View) -> View:
+    """Signed in, and an agent or a manager (anyone else gets 403)."""
+    return wraps(view)(login_required(console_user_required(view)))
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def render_page_or_partial(
+    request: HttpRequest, template: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The full page for a normal request; only the named partial for an HTMX swap."""
+    name = f"{template}#{partial}" if is_htmx(request) else template
+    return render(request, name, context)
+
+
+def form_problems(form: Any) -> list[rules.Problem]:
+    """Form errors as blocking problems, so the preview shows them beside the rule checks."""
+    problems = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            text = f"{label}: {error}" if label and name != "__all__" else str(error)
+            problems.append(rules.Problem(name, text))
+    return problems
+
+
+def preview_or_submit(
+    request: HttpRequest,
+    *,
+    form: Any,
+    build_preview: Callable[[], Preview],
+    submit: Callable[[str], Submitted],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """POST handling shared by the three resend forms.
+
+    Every POST previews. A POST with action=submit also submits when nothing blocks; the service
+    re-checks the rules under a lock, so a stale preview cannot slip past them.
+    """
+    preview: Preview | None = None
+    problems: list[rules.Problem] = []
+    if form.is_valid():
+        preview = build_preview()
+        if request.POST.get("action") == "submit" and not preview.blocked:
+            try:
+                submitted = submit(f"web:{form.cleaned_data['token']}")
+            except RuleViolation as violation:
+                problems = violation.problems
+            else:
+                return after_submit(request, submitted)
+    else:
+        problems = form_problems(form)
+    context = {**context, "form": form, "preview": preview, "problems": problems}
+    return render_page_or_partial(request, template, "preview", context)
+
+
+def after_submit(request: HttpRequest, submitted: Submitted) -> HttpResponse:
+    resend = submitted.request
+    if submitted.created:
+        messages.success(request, "Submitted. This page follows the resend as it happens.")
+    elif resend.submitted_by_id == request.user.pk:
+        messages.info(request, "You already submitted this; here it is (nothing was sent twice).")
+    else:
+        when = timezone.localtime(resend.submitted_at)
+        messages.warning(
+            request,
+            f"The same resend was already submitted by {resend.submitted_by.get_username()} "
+            f"at {when:%H:%M} UTC; here it is instead of a second one.",
+        )
+    url = reverse("resends:request", args=[resend.public_id])
+    if is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

@@ -1,0 +1,200 @@
+"""A resend's own page (live status, retry, cancel) and the lists of resends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from ..forms import RequestListForm, new_token
+from ..models import ProviderCall, ResendRequest
+from ..models.audit import CallState
+from ..presentation import STATE_TONES, call_summary, is_settled
+from ..roles import can_audit
+from ..services.retry import retry_failed, retry_problems
+from ..services.submit import RuleViolation, cancel_returnhelper_resend
+from .common import after_submit, console_view, is_htmx
+
+TEMPLATE = "resends/request.html"
+LIST_PAGE = 50
+
+Op = ProviderCall.Operation
+
+
+def _load(public_id: UUID) -> ResendRequest:
+    return get_object_or_404(
+        ResendRequest.objects.select_related(
+            "account", "submitted_by", "retry_of"
+        ).prefetch_related(
+            Prefetch(
+                "calls",
+                queryset=ProviderCall.objects.select_related("requested_by")
+                .prefetch_related("attempt_rows")
+                .order_by("id"),
+            ),
+            "targets__line_item",
+            "targets__inventory",
+            "targets__order",
+        ),
+        public_id=public_id,
+    )
+
+
+def _status_context(request: HttpRequest, resend: ResendRequest) -> dict[str, Any]:
+    calls = list(resend.calls.all())
+    settled = is_settled(resend, calls)
+    create = next(
+        (
+            c
+            for c in calls
+            if c.operation == Op.RETURNHELPER_CREATE_RESEND and c.state == CallState.SUCCEEDED
+        ),
+        None,
+    )
+    cancelling = any(
+        c.operation == Op.RETURNHELPER_CANCEL_RESEND and c.state not in (CallState.FAILED,)
+        for c in calls
+    )
+    can_cancel = (
+        create is not None
+        and create.provider_status in ("", "pending")
+        and not cancelling
+        and resend.state != ResendRequest.State.CANCELLED
+    )
+    return {
+        "resend": resend,
+        "calls": [(c, call_summary(c)) for c in calls],
+        "settled": settled,
+        "tone": STATE_TONES.get(resend.state, ""),
+        "can_retry": resend.is_final and not retry_problems(resend),
+        "can_cancel": can_cancel,
+        "retry_token": new_token(),
+        "retries": list(resend.retries.order_by("submitted_at")),
+        "can_audit": can_audit(request.user),
+    }
+
+
+@require_GET
+@console_view
+def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    resend = _load(public_id)
+    return render(request, TEMPLATE, _status_context(request, resend))
+
+
+@require_GET
+@console_view
+def request_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The live status panel. Answers 286 once settled, which tells htmx to stop polling."""
+    resend = _load(public_id)
+    context = _status_context(request, resend)
+    if not is_htmx(request):
+        return redirect("resends:request", public_id=public_id)
+    response = render(request, f"{TEMPLATE}#status", context)
+    if context["settled"]:
+        stop = HttpResponseStopPolling()
+        stop.content = response.content
+        return stop
+    return response
+
+
+@require_POST
+@console_view
+def request_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    resend = get_object_or_404(ResendRequest, public_id=public_id)
+    token = request.POST.get("token", "")
+    try:
+        UUID(token)
+    except ValueError:
+        messages.error(request, "This page has expired; reload it and try again.")
+        return redirect("resends:request", public_id=public_id)
+    try:
+        submitted = retry_failed(actor=request.user, request=resend, intent_key=f"web:{token}")
+    except RuleViolation as violation:
+        messages.error(request, f"Not retried: {violation}")
+        return redirect("resends:request", public_id=public_id)
+    return after_submit(request, submitted)
+
+
+@require_POST
+@console_view
+def request_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    resend = get_object_or_404(ResendRequest, public_id=public_id)
+    try:
+        cancel_returnhelper_resend(actor=request.user, request=resend)
+    except RuleViolation as violation:
+        messages.error(request, f"Not cancelled: {violation}")
+    else:
+        messages.success(request, "Cancellation sent to Return Helper; this page shows its answer.")
+    url = reverse("resends:request", args=[public_id])
+    return redirect(url)
+
+
+@require_GET
+@console_view
+def request_list(request: HttpRequest) -> HttpResponse:
+    form = RequestListForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    scope = data.get("scope") or "mine"
+    days = data.get("days") or 7
+    base = ResendRequest.objects.filter(submitted_at__gte=timezone.now() - timedelta(days=days))
+    if scope == "mine":
+        base = base.filter(submitted_by=request.user)
+    if data.get("kind"):
+        base = base.filter(kind=data["kind"])
+    if data.get("account"):
+        base = base.filter(account=data["account"])
+    counts = dict(base.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    rows = base
+    if data.get("state"):
+        rows = rows.filter(state=data["state"])
+    rows = rows.select_related("account", "submitted_by").order_by("-submitted_at", "-id")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        anchor = ResendRequest.objects.filter(pk=int(before)).values("submitted_at").first()
+        if anchor:
+            rows = rows.filter(
+                Q(submitted_at__lt=anchor["submitted_at"])
+                | Q(submitted_at=anchor["submitted_at"], pk__lt=int(before))
+            )
+    page = list(rows[: LIST_PAGE + 1])
+    more = page[LIST_PAGE - 1].pk if len(page) > LIST_PAGE else None
+    params = request.GET.copy()
+    params.pop("before", None)
+    state_links = []
+    for value, label in ResendRequest.State.choices:
+        if counts.get(value):
+            p = params.copy()
+            p["state"] = value
+            state_links.append((value, label, counts[value], p.urlencode()))
+    next_params = params.copy()
+    if more:
+        next_params["before"] = str(more)
+    context = {
+        "form": form,
+        "scope": scope,
+        "rows": page[:LIST_PAGE],
+        "total": sum(counts.values()),
+        "state_links": state_links,
+        "next_query": next_params.urlencode() if more else "",
+        "scope_links": [
+            (value, label, _with(params, "scope", value)) for value, label in RequestListForm.SCOPES
+        ],
+        "tones": STATE_TONES,
+    }
+    return render(request, "resends/request_list.html", context)
+
+
+def _with(params: Any, name: str, value: str) -> str:
+    p = params.copy()
+    p[name] = value
+    p.pop("state", None)
+    return p.urlencode()

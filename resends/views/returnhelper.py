@@ -1,0 +1,147 @@
+"""Return Helper resend form: pick eligible inventories, a destination and a service, preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import rules
+from ..accounts import default_account
+from ..countries import iso3
+from ..forms import ReturnHelperResendForm, new_token
+from ..models import Order, Provider, ProviderAccount, ReturnInventory
+from ..services import lookups, preview
+from ..services.submit import Submitted, submit_returnhelper_resend
+from .common import console_view, preview_or_submit
+
+TEMPLATE = "resends/returnhelper_form.html"
+
+
+def _candidates(request: HttpRequest) -> tuple[list[ReturnInventory], Order | None]:
+    """The items this page offers: an order's, an RMA's, or the ones picked on the find page."""
+    params = request.GET
+    inventories = ReturnInventory.objects.select_related("account", "order")
+    order = None
+    if params.get("order", "").isdigit():
+        order = Order.objects.filter(pk=int(params["order"])).first()
+        found = list(inventories.filter(order=order)) if order else []
+    elif params.get("rma"):
+        found = list(inventories.filter(rma=params["rma"].strip())[:100])
+    else:
+        ids = [int(i) for i in params.getlist("inventory") if i.isdigit()][:100]
+        found = list(inventories.filter(pk__in=ids))
+    if order is None:
+        order = next((inv.order for inv in found if inv.order is not None), None)
+    found.sort(key=lambda inv: (inv.warehouse_id, inv.pk))
+    return found, order
+
+
+def _account(candidates: list[ReturnInventory]) -> ProviderAccount:
+    return candidates[0].account if candidates else default_account(Provider.RETURNHELPER)
+
+
+def _warehouse(candidates: list[ReturnInventory], picked_ids: list[str]) -> str:
+    picked = [c for c in candidates if str(c.pk) in picked_ids]
+    eligible = [c for c in candidates if not rules.returnhelper_inventory_problems(c)]
+    source = picked or eligible or candidates
+    return source[0].warehouse_id if source else ""
+
+
+def _prefill(order: Order | None) -> dict[str, str]:
+    if order is None:
+        return {}
+    address: dict[str, Any] = order.raw.get("shipping_address") or {}
+    name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
+    return {
+        "shipmentName": name or order.customer_name,
+        "shipmentStreet1": address.get("line1", ""),
+        "shipmentStreet2": address.get("line2", ""),
+        "shipmentCity": address.get("city", ""),
+        "shipmentState": address.get("state", ""),
+        "shipmentPostalCode": address.get("zip", ""),
+        "shipmentPhone": address.get("phone", ""),
+        "shipmentEmail": address.get("email", "") or order.customer_email,
+        "shipmentCountryCode": iso3(address.get("country", "")),
+    }
+
+
+def _form(
+    request: HttpRequest, candidates: list[ReturnInventory], data: Any, initial: dict[str, Any]
+) -> ReturnHelperResendForm:
+    account = _account(candidates)
+    source = data if data is not None else initial
+    country = source.get("shipmentCountryCode", "")
+    picked = data.getlist("inventories") if data is not None else []
+    warehouse = _warehouse(candidates, picked)
+    services = (
+        lookups.returnhelper_service_options(account, warehouse, country)
+        if country and warehouse
+        else None
+    )
+    return ReturnHelperResendForm(
+        data,
+        initial=initial,
+        candidates=candidates,
+        countries=lookups.returnhelper_country_options(account),
+        service_types=services,
+    )
+
+
+def _rows(candidates: list[ReturnInventory]) -> list[tuple[ReturnInventory, list[rules.Problem]]]:
+    return [(c, rules.returnhelper_inventory_problems(c)) for c in candidates]
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def returnhelper_resend(request: HttpRequest) -> HttpResponse:
+    candidates, order = _candidates(request)
+    context = {
+        "order": order,
+        "rows": _rows(candidates),
+        "group_max": rules.returnhelper_group_max(),
+        "account": _account(candidates),
+    }
+    if request.method == "GET":
+        initial = {"token": new_token(), **_prefill(order)}
+        preselected = [c.pk for c, problems in context["rows"] if not problems]
+        if request.GET.getlist("inventory"):
+            initial["inventories"] = preselected[: rules.returnhelper_group_max()]
+        form = _form(request, candidates, None, initial)
+        return render(request, TEMPLATE, {**context, "form": form})
+    form = _form(request, candidates, request.POST, {})
+
+    def build() -> preview.Preview:
+        return preview.returnhelper(
+            form.picked(),
+            form.shipment(),
+            account=context["account"],
+            countries=form.countries_codes(),
+            service_types=form.service_codes(),
+        )
+
+    def submit(intent_key: str) -> Submitted:
+        return submit_returnhelper_resend(
+            actor=request.user,
+            inventories=form.picked(),
+            shipment=form.shipment(),
+            countries=form.countries_codes(),
+            service_types=form.service_codes(),
+            note=form.cleaned_data["note"],
+            intent_key=intent_key,
+        )
+
+    return preview_or_submit(
+        request, form=form, build_preview=build, submit=submit, template=TEMPLATE, context=context
+    )
+
+
+@require_GET
+@console_view
+def returnhelper_service_types(request: HttpRequest) -> HttpResponse:
+    """The service-type select for the picked warehouse and country (swapped in as they change)."""
+    candidates, _ = _candidates(request)
+    form = _form(request, candidates, request.GET, {})
+    return render(request, f"{TEMPLATE}#service-type-field", {"form": form})
