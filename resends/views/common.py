@@ -20,6 +20,7 @@ from ..services.preview import Preview
 from ..services.submit import RuleViolation, Submitted
 
 View = Callable[..., HttpResponse]
+PREVIEW_PARTIAL = "resends/_resend_form.html#preview"
 
 
 def console_view(view: View) -> View:
@@ -78,7 +79,7 @@ def preview_or_submit(
     else:
         problems = form_problems(form)
     context = {**context, "form": form, "preview": preview, "problems": problems}
-    return render_page_or_partial(request, template, "preview", context)
+    return render(request, PREVIEW_PARTIAL if is_htmx(request) else template, context)
 
 
 def after_submit(request: HttpRequest, submitted: Submitted) -> HttpResponse:
