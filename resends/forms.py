@@ -12,7 +12,7 @@ from django import forms
 from . import rules
 from .models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
 from .models.audit import RequestState, ResendKind
-from .services.search import ID_SPLIT
+from .services.search import ID_SPLIT, Filters
 
 
 def new_token() -> str:
@@ -70,6 +70,16 @@ class SearchForm(forms.Form):
             attrs={"rows": 3, "placeholder": "One id per line, or separated by commas"}
         ),
     )
+
+    def filters(self) -> Filters:
+        data = self.cleaned_data
+        return Filters(
+            query=data["q"],
+            account_id=data["account"].pk if data["account"] else None,
+            status=data["status"].strip(),
+            created_from=data["created_from"],
+            created_to=data["created_to"],
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

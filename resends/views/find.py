@@ -29,14 +29,7 @@ def find(request: HttpRequest) -> HttpResponse:
                 if r.order is not None and r.order.account.provider == "junction"
             ]
         else:
-            filters = search.Filters(
-                query=data["q"],
-                account_id=account.pk if account else None,
-                status=data["status"].strip(),
-                created_from=data["created_from"],
-                created_to=data["created_to"],
-            )
-            results = search.find(filters, cursor=request.GET.get("after", ""))
+            results = search.find(form.filters(), cursor=request.GET.get("after", ""))
             context.update(results=results, searched=True, after=request.GET.get("after", ""))
             context["more_query"] = _with_cursor(request, results.next_cursor)
             context["select_all_query"] = _without(request, "after")

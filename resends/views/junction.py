@@ -27,15 +27,7 @@ def _matching_ids(request: HttpRequest) -> tuple[list[str], int]:
     form = SearchForm(request.GET)
     if not form.is_valid():
         return [], 0
-    data = form.cleaned_data
-    filters = search.Filters(
-        query=data["q"],
-        account_id=data["account"].pk if data["account"] else None,
-        status=data["status"].strip(),
-        created_from=data["created_from"],
-        created_to=data["created_to"],
-    )
-    orders = search.matching_orders(filters).filter(account__provider=Provider.JUNCTION)
+    orders = search.matching_orders(form.filters()).filter(account__provider=Provider.JUNCTION)
     total = orders.count()
     ids = list(
         orders.order_by("-provider_created_at", "-id").values_list("external_id", flat=True)[
