@@ -92,7 +92,7 @@ def chargebee(
         extras.append(f"shipping on {shipping_date:%Y-%m-%d}")
     if reason:
         extras.append(f"reason “{reason}”")
-    request = f"1 request: POST /api/v2/orders/{order.external_id}/resend"
+    request = f"POST /api/v2/orders/{order.external_id}/resend"
     if extras:
         request += " (" + ", ".join(extras) + ")"
     return Preview(order.account, summary, list(items.values()), [request], general)
@@ -172,5 +172,5 @@ def returnhelper(
         if v
     )
     summary = f"Return Helper resend of {len(inventories)} item(s) to {to or '…'}"
-    request = f"1 request: POST /Resend/createResend (service {shipment.get('shipmentServiceType') or '…'})"
+    request = f"POST /Resend/createResend (service {shipment.get('shipmentServiceType') or '…'})"
     return Preview(account, summary, list(items.values()), [request], general)

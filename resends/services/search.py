@@ -16,13 +16,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from ..models import Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
 
 PAGE_SIZE = 25
+# Undated orders first on every backend: PostgreSQL's own DESC order, so its index serves it.
+NEWEST = (F("provider_created_at").desc(nulls_first=True), F("id").desc())
 MAX_PASTED_IDS = 500
 ID_SPLIT = re.compile(r"[\s,;]+")
 
@@ -56,7 +58,7 @@ def find(filters: Filters, cursor: str = "", page_size: int = PAGE_SIZE) -> Resu
         if not cursor:
             resends = _matching_resends(text)
             inventories = _matching_inventories(text, filters.account_id)
-    orders = orders.order_by("-provider_created_at", "-id")
+    orders = orders.order_by(*NEWEST)
     if cursor:
         orders = _after(orders, cursor)
     page = list(orders[: page_size + 1])
@@ -89,6 +91,7 @@ def _filtered(orders: QuerySet[Order], filters: Filters) -> QuerySet[Order]:
 def _match_text(orders: QuerySet[Order], text: str) -> tuple[QuerySet[Order], str]:
     if "@" in text:
         return orders.filter(customer_email=text.lower()), "customer email"
+    text = _normal(text)
     exact = Q(external_id=text) | Q(original_order_id=text)
     inventory_orders = ReturnInventory.objects.filter(
         Q(rma=text) | Q(external_id=text), order__isnull=False
@@ -164,12 +167,14 @@ def _after(orders: QuerySet[Order], cursor: str) -> QuerySet[Order]:
         created = datetime.fromisoformat(stamp) if stamp else None
     except (ValueError, UnicodeDecodeError):
         return orders  # a mangled cursor starts again from the first page
-    if created is None:  # rows without a creation time sort last (NULLS LAST under DESC)
-        return orders.filter(provider_created_at__isnull=True, pk__lt=last_id)
-    return orders.filter(
-        Q(provider_created_at__lt=created)
-        | Q(provider_created_at=created, pk__lt=last_id)
-        | Q(provider_created_at__isnull=True)
+    if created is None:  # undated rows come first (NEWEST), then every dated one
+        return orders.filter(
+            Q(provider_created_at__isnull=True, pk__lt=last_id)
+            | Q(provider_created_at__isnull=False)
+        )
+    # The redundant `<=` bound lets the index start at the cursor instead of filtering up to it.
+    return orders.filter(provider_created_at__lte=created).filter(
+        Q(provider_created_at__lt=created) | Q(pk__lt=last_id)
     )
 
 

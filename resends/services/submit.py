@@ -210,13 +210,18 @@ def submit_chargebee_resend(
         return found
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("account").get(pk=order.pk)
+        partial = bool(lines)
+        kind = ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL
+        payload = chargebee_payload(order, lines, reason, shipping_date)
+        same_as = [payload["order_id"], sorted((x["id"], x["quantity"]) for x in payload["lines"])]
+        # Before the rules: the first submit may itself have used the order's last resend.
+        if earlier := _existing_duplicate(order.account, fingerprint(order.account, kind, same_as)):
+            return Submitted(earlier, created=False)
         problems = chargebee_check(
             order=order, lines=lines, reason=reason, shipping_date=shipping_date
         )
         if rules.blocking(problems):
             raise RuleViolation(rules.blocking(problems))
-        partial = bool(lines)
-        payload = chargebee_payload(order, lines, reason, shipping_date)
         targets = (
             [
                 ResendTarget(
@@ -230,14 +235,11 @@ def submit_chargebee_resend(
         return _create(
             actor=actor,
             account=order.account,
-            kind=ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL,
+            kind=kind,
             intent_key=intent_key,
             channel=channel,
             selection=payload,
-            same_as=[
-                payload["order_id"],
-                sorted((x["id"], x["quantity"]) for x in payload["lines"]),
-            ],
+            same_as=same_as,
             targets=targets,
             calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
             warnings=problems,
@@ -355,6 +357,15 @@ def submit_returnhelper_resend(
             .filter(pk__in=[inv.pk for inv in inventories])
             .order_by("pk")
         )
+        ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
+        # Before the rules: once the first submit is accepted, its items are no longer on hold.
+        account = locked[0].account if locked else None
+        if account and (
+            earlier := _existing_duplicate(
+                account, fingerprint(account, ResendKind.RETURNHELPER, ids)
+            )
+        ):
+            return Submitted(earlier, created=False)
         problems = [
             *rules.returnhelper_group_problems(locked),
             *rules.returnhelper_address_problems(
@@ -363,7 +374,6 @@ def submit_returnhelper_resend(
         ]
         if rules.blocking(problems):
             raise RuleViolation(rules.blocking(problems))
-        ids = sorted(int(inv.external_id) for inv in locked)
         payload = {
             "inventory_ids": ids,
             "shipment": shipment,

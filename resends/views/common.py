@@ -62,22 +62,27 @@ def preview_or_submit(
 ) -> HttpResponse:
     """POST handling shared by the three resend forms.
 
-    Every POST previews. A POST with action=submit also submits when nothing blocks; the service
-    re-checks the rules under a lock, so a stale preview cannot slip past them.
+    Every POST previews. A POST with action=submit submits first: the service recognises a repeat
+    of an earlier submit, and otherwise checks every rule under a lock, so a stale preview cannot
+    slip past them; a refusal comes back as the preview with its problems.
     """
     preview: Preview | None = None
     problems: list[rules.Problem] = []
-    if form.is_valid():
-        preview = build_preview()
-        if request.POST.get("action") == "submit" and not preview.blocked:
+    if not form.is_valid():
+        problems = form_problems(form)
+    else:
+        if request.POST.get("action") == "submit":
+            # The service finds a repeat of this resend before it applies the rules (which the
+            # first one may have changed), checks the rules under a lock, and refuses otherwise.
             try:
                 submitted = submit(f"web:{form.cleaned_data['token']}")
             except RuleViolation as violation:
                 problems = violation.problems
             else:
                 return after_submit(request, submitted)
-    else:
-        problems = form_problems(form)
+        preview = build_preview()
+        if preview.blocked:
+            problems = []  # the preview shows them, each beside its item
     context = {**context, "form": form, "preview": preview, "problems": problems}
     return render(request, PREVIEW_PARTIAL if is_htmx(request) else template, context)
 

@@ -30,9 +30,7 @@ def _matching_ids(request: HttpRequest) -> tuple[list[str], int]:
     orders = search.matching_orders(form.filters()).filter(account__provider=Provider.JUNCTION)
     total = orders.count()
     ids = list(
-        orders.order_by("-provider_created_at", "-id").values_list("external_id", flat=True)[
-            :SELECT_ALL_LIMIT
-        ]
+        orders.order_by(*search.NEWEST).values_list("external_id", flat=True)[:SELECT_ALL_LIMIT]
     )
     return ids, total
 

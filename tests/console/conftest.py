@@ -1,0 +1,85 @@
+"""Fixtures for the staff console views: a Chargebee order with lines, a Return Helper item, and
+resends in the states the request page acts on (queued, failed, accepted by Return Helper)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.utils import timezone
+
+from resends.engine.outcome import refresh_request_state
+from resends.models import Order, ResendRequest, ReturnInventory
+from resends.models.audit import CallState, RequestState
+from resends.services.submit import submit_chargebee_resend, submit_returnhelper_resend
+
+from ..factories import InventoryFactory, LineItemFactory, OrderFactory
+from .helpers import SHIPMENT, accept_returnhelper
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_lookups() -> None:
+    """Return Helper countries and service types are cached; each test asks the sandbox anew."""
+    cache.clear()
+
+
+@pytest.fixture
+def order(db: None) -> Order:
+    """A shipped Chargebee order with two lines (2 kits, 1 tube), never resent."""
+    order = OrderFactory(external_id="cb_order_1", customer_name="Jane Doe")
+    LineItemFactory(order=order, external_id="li_kit", description="Blood test kit", quantity=2)
+    LineItemFactory(order=order, external_id="li_tube", description="Spare tube", quantity=1)
+    return order
+
+
+@pytest.fixture
+def inventory(db: None) -> ReturnInventory:
+    """An item on hold at warehouse 11: eligible for a Return Helper resend."""
+    return InventoryFactory(external_id="3474", warehouse_id="11", handling_code="ohd")
+
+
+@pytest.fixture
+def resend(order: Order, agent: User) -> ResendRequest:
+    """A queued partial resend of one kit, submitted by alice (its call stays pending: the
+    queue is rung on commit, which a test transaction never reaches)."""
+    line = order.line_items.get(external_id="li_kit")
+    return submit_chargebee_resend(
+        actor=agent, order=order, lines=[(line, 1)], intent_key="fixture-resend"
+    ).request
+
+
+@pytest.fixture
+def failed_resend(resend: ResendRequest) -> ResendRequest:
+    """The fixture resend after Chargebee refused its call: the request is failed (and final)."""
+    resend.calls.update(
+        state=CallState.FAILED,
+        failure_reason="Order is locked for fulfilment",
+        error_class="permanent",
+        attempts=1,
+        finished_at=timezone.now(),
+    )
+    refresh_request_state(resend.pk)
+    resend.refresh_from_db()
+    assert resend.state == RequestState.FAILED
+    return resend
+
+
+@pytest.fixture
+def rh_resend(inventory: ReturnInventory, agent: User) -> ResendRequest:
+    """A Return Helper resend of the fixture item, accepted by Return Helper and still pending
+    at the warehouse (so it can be cancelled)."""
+    submitted = submit_returnhelper_resend(
+        actor=agent,
+        inventories=[inventory],
+        shipment=SHIPMENT,
+        countries=["usa"],
+        service_types=["usps"],
+        intent_key="fixture-rh",
+    )
+    accept_returnhelper(submitted.request)
+    return submitted.request
