@@ -37,7 +37,13 @@ class Order(models.Model):
             models.Index(fields=["external_id"], name="order_external_id_idx"),
             models.Index(fields=["customer_email"], name="order_email_idx"),
             models.Index(fields=["original_order_id"], name="order_original_idx"),
-            models.Index(Upper("customer_name"), name="order_name_upper_idx"),
+            # Name prefix searches read (name, created, id) from the index alone, newest first.
+            models.Index(
+                Upper("customer_name"),
+                models.F("provider_created_at"),
+                models.F("id"),
+                name="order_name_created_idx",
+            ),
             models.Index(fields=["-provider_created_at", "-id"], name="order_created_idx"),
             models.Index(fields=["account", "provider_updated_at"], name="order_updated_idx"),
         ]

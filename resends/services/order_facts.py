@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch, Sum
 
 from .. import rules
 from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
@@ -62,9 +62,12 @@ def line_rows(order: Order) -> list[LineRow]:
 
 def timeline(order: Order, limit: int = 50) -> list[ResendRequest]:
     """Every resend about this order, its lines or its inventories, newest first."""
-    touching = ResendTarget.objects.filter(
-        Q(order=order) | Q(line_item__order=order) | Q(inventory__order=order)
-    ).values("request_id")
+    # A union of three indexed lookups; one OR across the joins scans every target.
+    by_order, by_line, by_inventory = (
+        ResendTarget.objects.filter(**lookup).order_by().values_list("request_id", flat=True)
+        for lookup in ({"order": order}, {"line_item__order": order}, {"inventory__order": order})
+    )
+    touching = list(by_order.union(by_line, by_inventory))
     return list(
         ResendRequest.objects.filter(pk__in=touching)
         .select_related("submitted_by", "account")

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Upper
@@ -26,6 +26,8 @@ PAGE_SIZE = 25
 # Undated orders first on every backend: PostgreSQL's own DESC order, so its index serves it.
 NEWEST = (F("provider_created_at").desc(nulls_first=True), F("id").desc())
 MAX_PASTED_IDS = 500
+MAX_REFERENCED_ORDERS = 500
+SELECT_ALL_MAX = 5000
 ID_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -48,20 +50,30 @@ class Results:
 
 
 def find(filters: Filters, cursor: str = "", page_size: int = PAGE_SIZE) -> Results:
-    orders = _filtered(Order.objects.select_related("account"), filters)
+    base = _filtered(Order.objects.all(), filters)
     resends: list[ResendRequest] = []
     inventories: list[ReturnInventory] = []
     matched_by = ""
     text = filters.query.strip()
+    sources = [base]
     if text:
-        orders, matched_by = _match_text(orders, text)
+        sources, matched_by = _match_text(base, text)
         if not cursor:
             resends = _matching_resends(text)
             inventories = _matching_inventories(text, filters.account_id)
-    orders = orders.order_by(*NEWEST)
     if cursor:
-        orders = _after(orders, cursor)
-    page = list(orders[: page_size + 1])
+        sources = [_after(source, cursor) for source in sources]
+    keys = _newest_first(
+        {
+            key
+            for source in sources
+            for key in source.order_by(*NEWEST).values_list("pk", "provider_created_at")[
+                : page_size + 1
+            ]
+        }
+    )[: page_size + 1]
+    by_pk = Order.objects.select_related("account").in_bulk([pk for pk, _ in keys])
+    page = [by_pk[pk] for pk, _ in keys]
     next_cursor = encode_cursor(page[page_size - 1]) if len(page) > page_size else ""
     return Results(page[:page_size], next_cursor, resends, inventories, matched_by)
 
@@ -70,8 +82,20 @@ def matching_orders(filters: Filters) -> QuerySet[Order]:
     """Every order the filters match (for "select all matching")."""
     orders = _filtered(Order.objects.all(), filters)
     if filters.query.strip():
-        orders, _ = _match_text(orders, filters.query.strip())
+        sources, _ = _match_text(orders, filters.query.strip())
+        orders = orders.filter(
+            pk__in=[pk for s in sources for pk in s.values_list("pk", flat=True)[:SELECT_ALL_MAX]]
+        )
     return orders
+
+
+def _newest_first(keys: set[tuple[int, datetime | None]]) -> list[tuple[int, datetime | None]]:
+    """NEWEST in Python, for merging the page candidates of several indexed lookups."""
+    return sorted(
+        keys,
+        key=lambda k: (k[1] is None, k[1] or datetime.min.replace(tzinfo=UTC), k[0]),
+        reverse=True,
+    )
 
 
 def _filtered(orders: QuerySet[Order], filters: Filters) -> QuerySet[Order]:
@@ -88,31 +112,46 @@ def _filtered(orders: QuerySet[Order], filters: Filters) -> QuerySet[Order]:
     return orders
 
 
-def _match_text(orders: QuerySet[Order], text: str) -> tuple[QuerySet[Order], str]:
+def _match_text(orders: QuerySet[Order], text: str) -> tuple[list[QuerySet[Order]], str]:
+    """The orders the text can mean, as one or two indexed lookups.
+
+    A customer name is its own lookup: OR-ed with the id lookups it would make PostgreSQL read
+    every matching order's row; alone, the (name, created, id) index answers it by itself.
+    """
     if "@" in text:
-        return orders.filter(customer_email=text.lower()), "customer email"
+        return [orders.filter(customer_email=text.lower())], "customer email"
     text = _normal(text)
-    exact = Q(external_id=text) | Q(original_order_id=text)
-    inventory_orders = ReturnInventory.objects.filter(
-        Q(rma=text) | Q(external_id=text), order__isnull=False
-    ).values("order_id")
-    call_requests = ProviderCall.objects.filter(
-        Q(tracking_number=text) | Q(provider_reference=text) | Q(provider_reference_2=text)
-    ).values("request_id")
-    target_orders = ResendTarget.objects.filter(
-        request_id__in=call_requests, order__isnull=False
-    ).values("order_id")
-    by_reference = Q(pk__in=inventory_orders) | Q(pk__in=target_orders)
+    matches = Q(external_id=text) | Q(original_order_id=text)
+    referenced = _referenced_order_ids(text)
+    if referenced:
+        matches |= Q(pk__in=referenced)
     if _looks_like_id(text):
-        return orders.filter(exact | by_reference), "id or reference"
+        return [orders.filter(matches)], "id or reference"
     prefix = text.upper()
-    name = Q(
+    by_name = orders.annotate(name_upper=Upper("customer_name")).filter(
         name_upper__gte=prefix, name_upper__lt=_next_prefix(prefix), name_upper__startswith=prefix
     )
-    return (
-        orders.annotate(name_upper=Upper("customer_name")).filter(exact | name | by_reference),
-        "id, reference or customer name",
+    return [orders.filter(matches), by_name], "id, reference or customer name"
+
+
+def _calls_with_reference(text: str) -> QuerySet[ProviderCall]:
+    return ProviderCall.objects.filter(
+        Q(tracking_number=text) | Q(provider_reference=text) | Q(provider_reference_2=text)
+    ).order_by()
+
+
+def _referenced_order_ids(text: str) -> list[int]:
+    """Orders an RMA, an inventory id, a tracking number or a provider reference points at."""
+    inventories = ReturnInventory.objects.filter(
+        Q(rma=text) | Q(external_id=text), order__isnull=False
+    ).order_by()
+    targets = ResendTarget.objects.filter(
+        request_id__in=_calls_with_reference(text).values("request_id"), order__isnull=False
+    ).order_by()
+    union = inventories.values_list("order_id", flat=True).union(
+        targets.values_list("order_id", flat=True)
     )
+    return list(union[:MAX_REFERENCED_ORDERS])
 
 
 def _looks_like_id(text: str) -> bool:
@@ -131,13 +170,15 @@ def _next_prefix(prefix: str) -> str:
 
 
 def _matching_resends(text: str) -> list[ResendRequest]:
-    """Resends found by their own references (resend number, tracking, new order id)."""
-    q = Q(calls__tracking_number=text) | Q(calls__provider_reference=text)
-    q |= Q(calls__provider_reference_2=text)
+    """Resends found by their own references (resend number, tracking, new order id, public id)."""
+    ids = _calls_with_reference(text).values_list("request_id", flat=True)
     with contextlib.suppress(ValueError):
-        q |= Q(public_id=uuid.UUID(text))
+        public = uuid.UUID(text)
+        ids = ids.union(
+            ResendRequest.objects.filter(public_id=public).order_by().values_list("pk", flat=True)
+        )
     return list(
-        ResendRequest.objects.filter(pk__in=ResendRequest.objects.filter(q).values("pk"))
+        ResendRequest.objects.filter(pk__in=list(ids[:MAX_REFERENCED_ORDERS]))
         .select_related("account", "submitted_by")
         .order_by("-submitted_at")[:10]
     )
