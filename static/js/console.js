@@ -21,3 +21,17 @@
     if (box) box.hidden = true;
   });
 })();
+
+// The live status panel is replaced every few seconds: keep open whatever the reader opened.
+(function () {
+  var open = [];
+  document.addEventListener("htmx:beforeSwap", function () {
+    open = Array.prototype.map.call(document.querySelectorAll("details[open][id]"), function (d) { return d.id; });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    open.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) details.open = true;
+    });
+  });
+})();
