@@ -207,6 +207,14 @@ SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 20, minimum=0)
 PROVIDER_HTTP_CONNECT_TIMEOUT = env_float("PROVIDER_HTTP_CONNECT_TIMEOUT", 5.0)
 PROVIDER_HTTP_READ_TIMEOUT = env_float("PROVIDER_HTTP_READ_TIMEOUT", 20.0)
 
+# One request budget per provider account, shared by every worker (requests per second). Override
+# one account with <ENV_PREFIX>_RATE_PER_SECOND (e.g. CHARGEBEE_EU_RATE_PER_SECOND).
+RATE_PER_SECOND = {
+    "junction": env_float("JUNCTION_RATE_PER_SECOND", 10.0),
+    "chargebee": env_float("CHARGEBEE_RATE_PER_SECOND", 5.0),
+    "returnhelper": env_float("RETURNHELPER_RATE_PER_SECOND", 5.0),
+}
+
 JUNCTION = {
     "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),  # type: ignore[arg-type]
     "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),  # type: ignore[arg-type]

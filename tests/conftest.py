@@ -42,6 +42,12 @@ def outsider(db: None) -> User:
     return make_user("otto", staff=True)
 
 
+@pytest.fixture(autouse=True)
+def unlimited_rate_budget(settings):  # type: ignore[no-untyped-def]
+    """Tests send as fast as they like unless they test the budget (tests/engine/test_budget.py)."""
+    settings.RATE_PER_SECOND = dict.fromkeys(settings.RATE_PER_SECOND, 0.0)
+
+
 # --- The provider sandbox, over real HTTP ----------------------------------------------------
 @pytest.fixture(scope="session")
 def sandbox_server():  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ Every step leaves the row in a state from which any worker can carry on:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import CallAttempt, ProviderCall
-from ..models.audit import CallState
+from ..models.audit import CallState, Channel
 from ..providers.base import (
     CallResult,
     ErrorClass,
@@ -31,7 +32,7 @@ from ..providers.registry import adapter_for
 from ..redaction import redact_text
 from ..rules import Problem
 from ..services.recheck import call_problems
-from . import policy
+from . import budget, policy
 from .outcome import apply_success, refresh_request_state
 
 log = logging.getLogger(__name__)
@@ -45,21 +46,25 @@ class Next:
 
 
 DONE = Next()
+BULK_CHANNELS = (Channel.BULK, Channel.SCHEDULE)
 
 
-def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCall | None:
-    now = now or timezone.now()
-    claimable = (
+def _claimable(now: datetime) -> Q:
+    return (
         Q(state=CallState.PENDING, next_attempt_at__isnull=True)
         | Q(state=CallState.PENDING, next_attempt_at__lte=now)
         | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
         | Q(state=CallState.UNKNOWN, next_attempt_at__lte=now)
         | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
     )
+
+
+def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCall | None:
+    now = now or timezone.now()
     with transaction.atomic(savepoint=False):
         won = (
             ProviderCall.objects.filter(pk=call_id)
-            .filter(claimable)
+            .filter(_claimable(now))
             .update(
                 state=CallState.IN_FLIGHT,
                 locked_at=now,
@@ -86,7 +91,31 @@ def _still_ours(call: ProviderCall) -> Q:
     )
 
 
+def wait_for_budget(call_id: int) -> float:
+    """Take this call's slot in its account's shared budget (sleeping briefly if need be), before
+    the claim; answer 0 to go on, or how long to wait when that is longer than is worth holding
+    a worker for. A call that is not due takes no slot."""
+    call = (
+        ProviderCall.objects.filter(pk=call_id)
+        .filter(_claimable(timezone.now()))
+        .select_related("account", "request")
+        .only("account", "request__channel")
+        .first()
+    )
+    if call is None:
+        return 0.0
+    lane = budget.Lane.BULK if call.request.channel in BULK_CHANNELS else budget.Lane.SINGLE
+    while (wait := budget.acquire(call.account, lane)) > 0:
+        if wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
+            return wait
+        time.sleep(wait)
+    return 0.0
+
+
 def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
+    wait = wait_for_budget(call_id)
+    if wait:
+        return Next(wait)
     # One commit claims the call and records the attempt that is about to be made.
     with transaction.atomic():
         call = claim(call_id, worker)
@@ -281,6 +310,8 @@ def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
             f"Gave up after {attempts} attempts; nothing was applied. Last answer: {error.message}",
             ErrorClass.TRANSIENT,
         )
+    if error.retry_after:
+        budget.cool_down(call.account, error.retry_after)  # every worker waits, not just this one
     delay = policy.backoff_seconds(attempts, error.retry_after)
     _finish(
         call,

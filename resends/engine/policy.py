@@ -38,3 +38,8 @@ def backoff_seconds(
     if retry_after is not None:
         wait = max(wait, min(retry_after, BACKOFF_CAP_SECONDS))
     return wait
+
+
+# A call waits this long at most for its slot in the rate budget while holding a worker; longer
+# waits go back to the queue with a countdown.
+MAX_INLINE_BUDGET_WAIT_SECONDS = 2.0

@@ -1,5 +1,6 @@
 from .accounts import Provider, ProviderAccount
 from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
+from .budget import RateBudgetState
 from .mirrors import LineItem, Order, ReturnInventory
 from .webhooks import WebhookEvent
 
@@ -11,6 +12,7 @@ __all__ = [
     "Provider",
     "ProviderAccount",
     "ProviderCall",
+    "RateBudgetState",
     "ResendRequest",
     "ResendTarget",
     "ReturnInventory",

@@ -39,6 +39,10 @@ def worker_env(sandbox: Any, **extra: str) -> dict[str, str]:
         "CHARGEBEE_BASE_URL": sandbox.chargebee_url,
         "RETURNHELPER_BASE_URL": sandbox.returnhelper_user_url,
         "RETURNHELPER_PUBLIC_BASE_URL": sandbox.returnhelper_public_url,
+        # No rate budget unless a test asks for one (0 means unlimited).
+        "JUNCTION_RATE_PER_SECOND": "0",
+        "CHARGEBEE_RATE_PER_SECOND": "0",
+        "RETURNHELPER_RATE_PER_SECOND": "0",
         **extra,
     }
 

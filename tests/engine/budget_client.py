@@ -1,0 +1,35 @@
+"""Run as a separate process: take slots from one account's budget for a while and print the
+time of each slot taken (one per line). Used by test_budget to prove the budget is shared."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import django
+
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+django.setup()
+
+from resends.engine import budget  # noqa: E402
+from resends.models import ProviderAccount  # noqa: E402
+
+
+def main() -> None:
+    account = ProviderAccount.objects.get(code=sys.argv[1])
+    lane = budget.Lane(sys.argv[2])
+    start_at, seconds = float(sys.argv[3]), float(sys.argv[4])
+    time.sleep(max(0.0, start_at - time.time()))
+    stop_at = start_at + seconds
+    while time.time() < stop_at:
+        wait = budget.acquire(account, lane)
+        if wait == 0:
+            print(f"{time.time():.6f}", flush=True)
+        else:
+            time.sleep(min(wait, max(0.0, stop_at - time.time())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The shared rate budget: one per provider account, across processes, with a lane for agents."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from resends.accounts import default_account
+from resends.engine import budget
+from resends.engine.execution import process_call
+from resends.models import ProviderCall
+from resends.services.submit import submit_chargebee_resend
+
+from .helpers import chargebee_orders, ledger
+from .worker import ROOT, worker_env
+
+RATE = 20.0
+
+
+@pytest.fixture
+def account(settings):  # type: ignore[no-untyped-def]
+    account = default_account("chargebee")
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": RATE}
+    budget.store().reset(account.pk)
+    yield account
+    budget.store().reset(account.pk)
+
+
+def most_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Each process alone could take RATE slots a second; together they still get RATE."""
+    seconds = 3.0
+    start_at = time.time() + 3.0  # both start together, after Django has loaded
+    env = worker_env(sandbox, CHARGEBEE_RATE_PER_SECOND=str(RATE))
+    clients = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("budget_client.py")),
+                account.code,
+                "bulk",
+                str(start_at),
+                str(seconds),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [client.communicate(timeout=60)[0] for client in clients]
+    per_process = [[float(line) for line in out.split()] for out in outputs]
+    times = [t for grants in per_process for t in grants]
+
+    assert all(per_process), "both processes got slots"
+    assert len(times) >= 0.9 * RATE * seconds  # the budget is used, not wasted
+    assert len(times) <= RATE * seconds + 1  # ...and not doubled by the second process
+    # Client-side clocks add a little jitter to the moments the slots were granted.
+    assert most_in_any_second(times) <= RATE + 1
+
+
+@pytest.mark.django_db
+def test_a_waiting_single_resend_goes_ahead_of_bulk_work(account) -> None:  # type: ignore[no-untyped-def]
+    assert budget.acquire(account, budget.Lane.BULK) == 0  # bulk takes the current slot
+    wait = budget.acquire(account, budget.Lane.SINGLE)
+    assert 0 < wait <= 1 / RATE  # the agent's resend must wait for the next slot...
+    time.sleep(wait)
+    assert budget.acquire(account, budget.Lane.BULK) > 0  # ...which bulk may not take
+    assert budget.acquire(account, budget.Lane.SINGLE) == 0  # the agent's resend gets it
+    time.sleep(1 / RATE)
+    assert budget.acquire(account, budget.Lane.BULK) == 0  # and bulk carries on
+
+
+@pytest.mark.django_db
+def test_a_429_cools_every_lane_down(account) -> None:  # type: ignore[no-untyped-def]
+    budget.cool_down(account, 1.5)
+    for lane in budget.Lane:
+        assert 1.0 < budget.acquire(account, lane) <= 1.5
+
+
+@pytest.mark.django_db
+def test_calls_to_one_account_are_spaced_by_the_budget(sandbox, agent: User, settings) -> None:  # type: ignore[no-untyped-def]
+    account = default_account("chargebee")
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 4.0}
+    budget.store().reset(account.pk)
+    from resends.services.mirrors import upsert_chargebee_order
+
+    raws = [
+        raw
+        for raw in chargebee_orders(sandbox)
+        if not raw.get("resent_orders") and raw["status"] in ("queued", "shipped", "delivered")
+    ][:5]
+    for index, raw in enumerate(raws):
+        order, _ = upsert_chargebee_order(account, raw)
+        submit_chargebee_resend(
+            actor=agent, order=order, lines=[(order.line_items.first(), 1)],
+            reason="Damaged", intent_key=f"spaced-{index}",
+        )  # fmt: skip
+    began = time.monotonic()
+    for call in ProviderCall.objects.order_by("pk"):
+        assert process_call(call.pk, worker="test").delay is None  # waited inline (under 2 s)
+    elapsed = time.monotonic() - began
+
+    assert len(ledger(sandbox, "chargebee")) == 5
+    # At 4 a second the fifth slot opens a full second after the first; unlimited, the five
+    # calls take a fraction of that.
+    assert elapsed >= 1.0 - 0.02
+    budget.store().reset(account.pk)
