@@ -102,6 +102,23 @@ def ensure_postgres_and_redis() -> None:
     )
 
 
+def drop_stale_test_databases() -> None:
+    """Test databases left by runs that were killed (each run's name carries its pid)."""
+    listed = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+         "SELECT datname FROM pg_database WHERE datname LIKE 'test_backoffice_run%'"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    for name in listed.stdout.split():
+        pid = name.rsplit("run", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                 f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                capture_output=True, check=False,
+            )  # fmt: skip
+
+
 def ensure_chromium() -> None:
     """Browser tests drive Debian's Chromium (a test tool's own browser download fails here)."""
     if Path("/usr/bin/chromium").exists():
@@ -149,6 +166,7 @@ def production_like_env() -> dict[str, str]:
 def cmd_test(args: argparse.Namespace) -> None:
     ensure_venv()
     ensure_postgres_and_redis()
+    drop_stale_test_databases()
     if not args.no_browser and (ROOT / "tests" / "browser").is_dir():
         ensure_chromium()
     say("ruff")
@@ -168,6 +186,8 @@ def cmd_test(args: argparse.Namespace) -> None:
         # A name of its own, so that two runs on one machine never share a test database.
         DATABASE_URL=f"{PG_URL}_run{os.getpid()}",
         CELERY_BROKER_URL=REDIS_URL.replace("/0", "/15"),
+        # The live server's request threads would keep pooled connections open past teardown.
+        DB_CONN_MAX_AGE="0",
         VAR_DIR=str(ROOT / "var" / "test-pg"),
     )
     failed = run(*pytest, env=pg_env, check=False)

@@ -215,6 +215,9 @@ RATE_PER_SECOND = {
     "returnhelper": env_float("RETURNHELPER_RATE_PER_SECOND", 5.0),
 }
 
+# A bulk job making more provider requests than this waits for a second manager's approval.
+BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
+
 JUNCTION = {
     "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),  # type: ignore[arg-type]
     "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),  # type: ignore[arg-type]

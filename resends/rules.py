@@ -166,6 +166,26 @@ def chargebee_order_problems(order: Order, *, in_flight: int) -> list[Problem]:
     return problems
 
 
+# Why a bulk job leaves an order out (a category, counted in the preview).
+SKIP_CAP_USED = "all 5 resends used"
+SKIP_NOT_RESENDABLE = "cancelled, voided or already resent in full"
+SKIP_RECENT = "resent in the last 15 minutes or still in progress"
+SKIP_PENDING_ELSEWHERE = "pending in another bulk job"
+
+
+def chargebee_bulk_skip(order: Order, *, in_flight: int) -> str:
+    """The category of the first reason this order cannot take a resend, or "" when it can."""
+    if (
+        order.status in CHARGEBEE_UNRESENDABLE_STATUSES
+        or order.resent_status == "fully_resent"
+        or not CHARGEBEE_ORDER_ID.match(order.external_id)
+    ):
+        return SKIP_NOT_RESENDABLE
+    if order.resend_count + in_flight >= CHARGEBEE_MAX_RESENDS_PER_ORDER:
+        return SKIP_CAP_USED
+    return ""
+
+
 def chargebee_line_problems(order: Order, lines: Sequence[tuple[LineItem, int]]) -> list[Problem]:
     problems = []
     for line, quantity in lines:

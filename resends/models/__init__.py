@@ -1,10 +1,14 @@
 from .accounts import Provider, ProviderAccount
 from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
 from .budget import RateBudgetState
+from .bulk import BulkJob, BulkKind, BulkState
 from .mirrors import LineItem, Order, ReturnInventory
 from .webhooks import WebhookEvent
 
 __all__ = [
+    "BulkJob",
+    "BulkKind",
+    "BulkState",
     "CallAttempt",
     "ErrorClass",
     "LineItem",
