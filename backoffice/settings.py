@@ -217,8 +217,16 @@ RATE_PER_SECOND = {
 
 # A bulk job making more provider requests than this waits for a second manager's approval.
 BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
+# The submitter of a bulk job is emailed when it ends, and once if this share of its finished
+# items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
+# Resends of one bulk job in progress at once (bounds memory and queue depth).
+BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
+BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2)
+BULK_FAILURE_ALERT_MIN_ITEMS = env_int("BULK_FAILURE_ALERT_MIN_ITEMS", 20, minimum=1)
 
 JUNCTION = {
+    # Order ids per resend_events request (bulk jobs and the console; at most 100).
+    "batch_size": env_int("JUNCTION_BATCH_SIZE", 100, minimum=1),
     "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),  # type: ignore[arg-type]
     "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),  # type: ignore[arg-type]
     "webhook_secret": env_str(
@@ -300,4 +308,6 @@ CELERY_BEAT_SCHEDULE = {
     # Repairs lost queue messages, expired leases and finished waits (resends/engine/sweeper.py).
     "sweep-provider-calls": {"task": "resends.tasks.sweep_calls", "schedule": 30.0},
     "sync-order-mirrors": {"task": "resends.tasks.sync_mirrors", "schedule": 300.0},
+    # Re-rings running bulk jobs whose own advance message was lost.
+    "sweep-bulk-jobs": {"task": "resends.tasks.sweep_bulk_jobs", "schedule": 30.0},
 }

@@ -827,3 +827,6 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     @admin.display(description="Payload")
     def payload_pretty(self, event: WebhookEvent) -> str:
         return pretty_json(redact_value(event.payload))
+
+
+from . import admin_bulk  # noqa: E402,F401  (registers the bulk job and schedule admins)

@@ -25,6 +25,7 @@ MANAGER_PERMISSIONS = (
     "resends.view_resendtarget",
     "resends.view_providercall",
     "resends.view_callattempt",
+    "resends.view_bulkjob",
     "resends.approve_resendrequest",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.add_periodictask",

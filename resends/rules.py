@@ -133,9 +133,13 @@ def split_window(
     return pieces
 
 
-def junction_batches(
-    order_ids: Sequence[str], size: int = JUNCTION_ORDER_IDS_PER_REQUEST
-) -> list[list[str]]:
+def junction_batch_size() -> int:
+    """Order ids per resend_events request (settings.JUNCTION["batch_size"], at most 100)."""
+    return max(1, min(int(settings.JUNCTION["batch_size"]), JUNCTION_ORDER_IDS_PER_REQUEST))
+
+
+def junction_batches(order_ids: Sequence[str], size: int | None = None) -> list[list[str]]:
+    size = size or junction_batch_size()
     return [list(order_ids[i : i + size]) for i in range(0, len(order_ids), size)]
 
 

@@ -32,3 +32,36 @@ def sync_mirrors() -> None:
     from .services.sync import sync_all
 
     sync_all()
+
+
+# Seconds between two steps of a running bulk job (each step tops its window up).
+BULK_STEP_SECONDS = 1.0
+
+
+# A running job that has not stepped for this long lost its step message: start a new chain.
+BULK_STALL_SECONDS = 30.0
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def advance_bulk_job(job_id: int, step: str) -> None:
+    from .services.bulk_run import advance
+
+    if advance(job_id, step):
+        advance_bulk_job.apply_async((job_id, step), countdown=BULK_STEP_SECONDS)
+
+
+@shared_task(ignore_result=True)
+def sweep_bulk_jobs() -> int:
+    from .services.bulk_run import restart_stalled
+
+    return restart_stalled(BULK_STALL_SECONDS)
+
+
+@shared_task(bind=True, ignore_result=True)
+def run_scheduled_replay(self, schedule: str = "", **options):  # type: ignore[no-untyped-def]
+    """Beat's entry point for a schedule (see resends/services/schedules.py)."""
+    from .services.schedules import run_schedule
+
+    name = schedule or getattr(self.request, "periodic_task_name", None) or "unnamed schedule"
+    job, _ = run_schedule(name, **options)
+    return None if job is None else job.pk

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import chargebee, find, junction, orders, requests, returnhelper
+from .views import bulk, chargebee, find, junction, orders, reports, requests, returnhelper
 from .webhooks import views as webhooks
 
 app_name = "resends"
@@ -21,6 +21,16 @@ urlpatterns = [
     path("resends/<uuid:public_id>/status/", requests.request_status, name="request-status"),
     path("resends/<uuid:public_id>/retry/", requests.request_retry, name="request-retry"),
     path("resends/<uuid:public_id>/cancel/", requests.request_cancel, name="request-cancel"),
+    path("reports/", reports.reports, name="reports"),
+    path("bulk/", bulk.bulk_list, name="bulk-jobs"),
+    path("bulk/new/", bulk.bulk_new, name="bulk-new"),
+    path("bulk/<uuid:public_id>/", bulk.bulk_job, name="bulk-job"),
+    path("bulk/<uuid:public_id>/progress/", bulk.bulk_progress, name="bulk-progress"),
+    path(
+        "bulk/<uuid:public_id>/<str:action>/",
+        bulk.bulk_action,
+        name="bulk-action",
+    ),
     path("webhooks/returnhelper/", webhooks.returnhelper, name="webhook-returnhelper"),
     path("webhooks/chargebee/", webhooks.chargebee, name="webhook-chargebee"),
     path("webhooks/junction/", webhooks.junction, name="webhook-junction"),

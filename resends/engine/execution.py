@@ -31,6 +31,7 @@ from ..providers.base import (
 from ..providers.registry import adapter_for
 from ..redaction import redact_text
 from ..rules import Problem
+from ..services.bulk_run import is_held
 from ..services.recheck import call_problems
 from . import budget, policy
 from .outcome import apply_success, refresh_request_state
@@ -102,8 +103,8 @@ def wait_for_budget(call_id: int) -> float:
         .only("account", "request__channel")
         .first()
     )
-    if call is None:
-        return 0.0
+    if call is None or is_held(call):
+        return 0.0  # nothing to send (a held call is dealt with after the claim)
     lane = budget.Lane.BULK if call.request.channel in BULK_CHANNELS else budget.Lane.SINGLE
     while (wait := budget.acquire(call.account, lane)) > 0:
         if wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
@@ -121,6 +122,8 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
         call = claim(call_id, worker)
         if call is None:
             return DONE
+        if held := is_held(call):
+            return _hold(call, held)
         reconciling = _unsettled(call)
         if not reconciling:
             problems = call_problems(call)
@@ -141,6 +144,19 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
                 return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
             attempt = _open_attempt(call, worker, task_id, purpose="send")
     return _send(call, adapter, attempt)
+
+
+def _hold(call: ProviderCall, why: str) -> Next:
+    """Its bulk job is paused (wait for resume, which re-rings it) or cancelled (never send)."""
+    if why == "cancelled":
+        _finish(call, state=CallState.CANCELLED, finished_at=timezone.now())
+    else:
+        _finish(
+            call,
+            state=CallState.UNKNOWN if _unsettled(call) else CallState.PENDING,
+            next_attempt_at=timezone.now() + timedelta(days=1),  # not the sweeper's until resumed
+        )
+    return DONE
 
 
 def _not_sent(problems: list[Problem]) -> str:

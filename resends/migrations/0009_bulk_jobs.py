@@ -7,42 +7,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('resends', '0008_rate_budget'),
+        ("resends", "0008_rate_budget"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BulkJob',
+            name="BulkJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('channel', models.CharField(default='web', help_text='web, cli or schedule.', max_length=10)),
-                ('kind', models.CharField(choices=[('junction_orders', 'Junction: replay webhooks for matching orders'), ('junction_window', 'Junction: replay webhooks for a window'), ('chargebee_full', 'Chargebee: full resend of matching orders')], max_length=30)),
-                ('criteria', models.JSONField(default=dict, help_text='The stored filter or window, resolved on the server when it runs.')),
-                ('reason_code', models.CharField(blank=True, max_length=100)),
-                ('note', models.TextField(blank=True)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('rejected', 'Rejected'), ('queued', 'Queued'), ('running', 'Running'), ('paused', 'Paused'), ('cancelled', 'Cancelled'), ('finished', 'Finished'), ('dry_run', 'Dry run (nothing sent)')], max_length=20)),
-                ('preview', models.JSONField(default=dict, help_text='What the preview counted when the job was created.')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.TextField(blank=True)),
-                ('schedule_name', models.CharField(blank=True, max_length=200)),
-                ('slot', models.DateTimeField(blank=True, help_text='The schedule tick this run is for.', null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bulk_jobs', to='resends.provideraccount')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='approved_bulk_jobs', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bulk_jobs', to=settings.AUTH_USER_MODEL)),
-                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='retries', to='resends.bulkjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        default="web", help_text="web, cli or schedule.", max_length=10
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("junction_orders", "Junction: replay webhooks for matching orders"),
+                            ("junction_window", "Junction: replay webhooks for a window"),
+                            ("chargebee_full", "Chargebee: full resend of matching orders"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "criteria",
+                    models.JSONField(
+                        default=dict,
+                        help_text="The stored filter or window, resolved on the server when it runs.",
+                    ),
+                ),
+                ("reason_code", models.CharField(blank=True, max_length=100)),
+                ("note", models.TextField(blank=True)),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("rejected", "Rejected"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("paused", "Paused"),
+                            ("cancelled", "Cancelled"),
+                            ("finished", "Finished"),
+                            ("dry_run", "Dry run (nothing sent)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "preview",
+                    models.JSONField(
+                        default=dict, help_text="What the preview counted when the job was created."
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.TextField(blank=True)),
+                ("schedule_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "slot",
+                    models.DateTimeField(
+                        blank=True, help_text="The schedule tick this run is for.", null=True
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bulk_jobs",
+                        to="resends.provideraccount",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approved_bulk_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bulk_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "retry_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="retries",
+                        to="resends.bulkjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['state', '-created_at'], name='bulk_state_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('schedule_name', ''), _negated=True), fields=('schedule_name', 'slot'), name='bulk_one_job_per_schedule_slot'), models.CheckConstraint(condition=models.Q(('state__in', ['awaiting_approval', 'rejected', 'queued', 'running', 'paused', 'cancelled', 'finished', 'dry_run'])), name='bulk_state_known')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["state", "-created_at"], name="bulk_state_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("schedule_name", ""), _negated=True),
+                        fields=("schedule_name", "slot"),
+                        name="bulk_one_job_per_schedule_slot",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "state__in",
+                                [
+                                    "awaiting_approval",
+                                    "rejected",
+                                    "queued",
+                                    "running",
+                                    "paused",
+                                    "cancelled",
+                                    "finished",
+                                    "dry_run",
+                                ],
+                            )
+                        ),
+                        name="bulk_state_known",
+                    ),
+                ],
             },
         ),
     ]

@@ -96,6 +96,13 @@ class ResendRequest(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
     )
+    bulk_job = models.ForeignKey(
+        "resends.BulkJob",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
 
     class Meta:
         ordering = ["-submitted_at", "-id"]

@@ -29,6 +29,7 @@ class BulkState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     FINISHED = "finished", "Finished"
     DRY_RUN = "dry_run", "Dry run (nothing sent)"
+    SKIPPED = "skipped", "Skipped (the previous run was still going)"
 
 
 class BulkJob(models.Model):
@@ -76,6 +77,16 @@ class BulkJob(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Fan-out progress: how far through the matching orders (by primary key) the job has got.
+    cursor = models.BigIntegerField(default=0)
+    fanout_done = models.BooleanField(default=False)
+    considered = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    skip_counts = models.JSONField(default=dict, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    # One live chain of steps: a step carrying another id stops (see services/bulk_run.ring).
+    step_id = models.UUIDField(null=True, blank=True)
+    stepped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

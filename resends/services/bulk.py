@@ -102,7 +102,7 @@ def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> Bu
         result.requests = result.to_send = len(pieces)
         return result
 
-    busy = _orders_in_progress(account)
+    busy = orders_in_progress(account)
     open_calls = Counter(
         ProviderCall.objects.filter(
             account=account,
@@ -131,13 +131,13 @@ def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> Bu
                 continue
         result.to_send += 1
     if kind == BulkKind.JUNCTION_ORDERS:
-        result.requests = math.ceil(result.to_send / rules.JUNCTION_ORDER_IDS_PER_REQUEST)
+        result.requests = math.ceil(result.to_send / rules.junction_batch_size())
     else:
         result.requests = result.to_send
     return result
 
 
-def _orders_in_progress(account: ProviderAccount) -> dict[int, str]:
+def orders_in_progress(account: ProviderAccount) -> dict[int, str]:
     """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago."""
     recent = timezone.now() - rules.DUPLICATE_WINDOW
     rows = (
@@ -208,7 +208,15 @@ def create_job(
             )
     except IntegrityError:  # the same slot, created by another tick a moment ago
         return BulkJob.objects.get(schedule_name=schedule_name, slot=slot), False
+    if job.state == BulkState.QUEUED:
+        _start(job)
     return job, True
+
+
+def _start(job: BulkJob) -> None:
+    from .bulk_run import ring
+
+    ring(job.pk)
 
 
 def decide(job: BulkJob, *, manager: AbstractBaseUser, approve: bool, note: str) -> BulkJob:
@@ -232,4 +240,6 @@ def decide(job: BulkJob, *, manager: AbstractBaseUser, approve: bool, note: str)
         job.decided_at = timezone.now()
         job.decision_note = note.strip()
         job.save(update_fields=["state", "approved_by", "decided_at", "decision_note"])
+        if approve:
+            _start(job)
     return job

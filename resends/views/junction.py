@@ -44,7 +44,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {
         "mode": mode,
         "max_days": rules.JUNCTION_MAX_WINDOW.days,
-        "batch_size": rules.JUNCTION_ORDER_IDS_PER_REQUEST,
+        "batch_size": rules.junction_batch_size(),
     }
     if request.method == "GET":
         initial: dict[str, object] = {"token": new_token(), "account": account}

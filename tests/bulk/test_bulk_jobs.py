@@ -164,3 +164,13 @@ def test_a_chargebee_job_needs_a_valid_reason_code(chargebee, agent) -> None:  #
             actor=agent, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
             criteria={}, reason_code="Because",
         )  # fmt: skip
+
+
+def test_the_junction_batch_size_is_configurable(agent, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.JUNCTION = {**settings.JUNCTION, "batch_size": 40}
+    junction = default_account("junction")
+    orders(junction, 250)
+    counted = bulk.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE})
+    assert counted.requests == 7  # six of 40, one of 10
+    settings.JUNCTION = {**settings.JUNCTION, "batch_size": 500}
+    assert bulk.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE}).requests == 3

@@ -21,18 +21,43 @@ from django.utils import timezone
 
 from resends import urls as console_urls
 from resends.accounts import default_account
-from resends.models import Order, ProviderCall, ResendRequest, ReturnInventory
+from resends.models import (
+    BulkJob,
+    BulkKind,
+    BulkState,
+    Order,
+    ProviderCall,
+    ResendRequest,
+    ReturnInventory,
+)
+from resends.services import bulk
 
 from .helpers import HTMX, SHIPMENT, signed_in, text
 
 pytestmark = pytest.mark.django_db
 
-POST_ONLY = {"request-retry", "request-cancel"}
+POST_ONLY = {"request-retry", "request-cancel", "bulk-action"}
+MANAGERS_ONLY = {"bulk-jobs", "bulk-new", "bulk-job", "bulk-progress", "bulk-action", "reports"}
+
+
+@pytest.fixture
+def job(second_manager: User) -> BulkJob:
+    created, _ = bulk.create_job(
+        actor=second_manager,
+        kind=BulkKind.JUNCTION_WINDOW,
+        account=default_account("junction"),
+        criteria={"start_at": "2026-01-01T00:00:00Z", "end_at": "2026-01-02T00:00:00Z"},
+    )
+    return created
 
 
 @pytest.fixture
 def targets(
-    order: Order, inventory: ReturnInventory, resend: ResendRequest, rh_resend: ResendRequest
+    order: Order,
+    inventory: ReturnInventory,
+    resend: ResendRequest,
+    rh_resend: ResendRequest,
+    job: BulkJob,
 ) -> dict[str, tuple[str, dict[str, str]]]:
     """Every console URL (name -> (url, headers)), with real ids so each one resolves."""
     public_id = resend.public_id
@@ -52,6 +77,12 @@ def targets(
         "request-status": (reverse("resends:request-status", args=[public_id]), HTMX),
         "request-retry": (reverse("resends:request-retry", args=[public_id]), {}),
         "request-cancel": (reverse("resends:request-cancel", args=[rh_resend.public_id]), {}),
+        "bulk-jobs": (reverse("resends:bulk-jobs"), {}),
+        "bulk-new": (reverse("resends:bulk-new"), {}),
+        "bulk-job": (reverse("resends:bulk-job", args=[job.public_id]), {}),
+        "bulk-progress": (reverse("resends:bulk-progress", args=[job.public_id]), HTMX),
+        "bulk-action": (reverse("resends:bulk-action", args=[job.public_id, "pause"]), {}),
+        "reports": (reverse("resends:reports"), {}),
     }
 
 
@@ -92,6 +123,9 @@ def test_agents_and_managers_get_every_page(
         if name in POST_ONLY:
             continue
         response = client.get(url, headers=headers)
+        if who == "agent" and name in MANAGERS_ONLY:
+            assert response.status_code == 403, name
+            continue
         assert response.status_code == 200, name
         if not headers:  # a whole page, signed in as this user
             assert f"Sign out {user.get_username()}" in text(response), name
@@ -221,3 +255,23 @@ def test_the_session_expires_when_idle(client: Client, agent: User) -> None:
     Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(1))
     response = client.get(reverse("resends:find"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_bulk_actions_need_the_csrf_token_too(manager: User, second_manager: User) -> None:
+    job, _ = bulk.create_job(
+        actor=second_manager,
+        kind=BulkKind.JUNCTION_WINDOW,
+        account=default_account("junction"),
+        criteria={"start_at": "2026-01-01T00:00:00Z", "end_at": "2026-01-02T00:00:00Z"},
+    )
+    url = reverse("resends:bulk-action", args=[job.public_id, "pause"])
+    browser = signed_in(Client(enforce_csrf_checks=True), manager)
+    assert browser.post(url).status_code == 403
+    job.refresh_from_db()
+    assert job.state == BulkState.QUEUED
+
+    browser.get(reverse("resends:find"))
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    assert browser.post(url, {"csrfmiddlewaretoken": token}).status_code == 302
+    job.refresh_from_db()
+    assert job.state == BulkState.PAUSED

@@ -1,0 +1,137 @@
+"""Create, preview or follow a bulk job from the command line (for cron users and scripts),
+through the same services as the console: the same preview, approval rule and audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from resends.models import BulkJob, BulkKind, ProviderAccount
+from resends.roles import can_audit
+from resends.services import bulk, bulk_run
+from resends.services.mirrors import parse_time
+from resends.services.submit import RuleViolation
+
+
+class Command(BaseCommand):
+    help = (
+        "Bulk replays: `bulk_job preview ...` counts what a window or filter matches and why items "
+        "are skipped; `bulk_job create ...` creates the job (large ones wait for a second "
+        "manager's approval); `bulk_job status JOB` prints its progress."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        for action in ("preview", "create"):
+            command = sub.add_parser(action, help=f"{action} a bulk job")
+            command.add_argument("--kind", required=True, choices=BulkKind.values)
+            command.add_argument(
+                "--account", help="Provider account code (default: the kind's provider)."
+            )
+            command.add_argument(
+                "--start", help="Window start, ISO time with a zone (junction_window)."
+            )
+            command.add_argument("--end", help="Window end (default: now).")
+            command.add_argument("--updated-from", help="Orders updated at or after (ISO time).")
+            command.add_argument("--updated-to", help="Orders updated before (ISO time).")
+            command.add_argument("--status", help="Only orders with this provider status.")
+            if action == "create":
+                command.add_argument(
+                    "--as", dest="username", required=True, help="Manager creating it."
+                )
+                command.add_argument("--reason", default="", help="Chargebee reason code.")
+                command.add_argument("--note", default="", help="Why (kept in the audit).")
+                command.add_argument(
+                    "--dry-run", action="store_true", help="Record the preview, send nothing."
+                )
+        status = sub.add_parser("status", help="progress of a job")
+        status.add_argument("job", help="The job's number or public id.")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        try:
+            if action == "status":
+                self._status(options["job"])
+                return
+            kind = options["kind"]
+            account = self._account(kind, options.get("account"))
+            criteria = self._criteria(kind, options)
+            if action == "preview":
+                self._print_preview(bulk.preview(kind, account, criteria))
+                return
+            job, _ = bulk.create_job(
+                actor=self._manager(options["username"]), kind=kind, account=account,
+                criteria=criteria, reason_code=options["reason"], note=options["note"],
+                dry_run=options["dry_run"], channel="cli",
+            )  # fmt: skip
+        except RuleViolation as violation:
+            raise CommandError(str(violation)) from None
+        self.stdout.write(f"Bulk job #{job.pk} ({job.public_id}): {job.get_state_display()}.")
+        self._print_preview_json(job.preview)
+
+    def _account(self, kind: str, code: str | None) -> ProviderAccount:
+        code = code or ("junction" if kind.startswith("junction") else "chargebee")
+        account = ProviderAccount.objects.filter(code=code, is_active=True).first()
+        if account is None:
+            raise CommandError(f"No active provider account “{code}”.")
+        return account
+
+    def _criteria(self, kind: str, options: dict[str, Any]) -> dict[str, str]:
+        names = (
+            {"start_at": "start", "end_at": "end"}
+            if kind == BulkKind.JUNCTION_WINDOW
+            else {"updated_from": "updated_from", "updated_to": "updated_to"}
+        )
+        criteria = {}
+        for key, option in names.items():
+            value = options.get(option)
+            if value:
+                if parse_time(value) is None:
+                    raise CommandError(
+                        f"--{option.replace('_', '-')}: “{value}” is not an ISO time."
+                    )
+                criteria[key] = value
+        if options.get("status") and kind != BulkKind.JUNCTION_WINDOW:
+            criteria["status"] = options["status"]
+        if kind == BulkKind.JUNCTION_WINDOW and "start_at" not in criteria:
+            raise CommandError("A junction_window job needs --start.")
+        if kind != BulkKind.JUNCTION_WINDOW and not criteria:
+            raise CommandError("Narrow the orders with --updated-from, --updated-to or --status.")
+        return criteria
+
+    def _manager(self, username: str) -> Any:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None or not can_audit(user):
+            raise CommandError(f"“{username}” is not a manager; bulk jobs are created by managers.")
+        return user
+
+    def _print_preview(self, preview: bulk.BulkPreview) -> None:
+        self._print_preview_json(preview.as_json())
+
+    def _print_preview_json(self, data: dict[str, Any]) -> None:
+        if data.get("windows"):
+            self.stdout.write(f"Windows: {len(data['windows'])} (each at most 60 days)")
+        else:
+            self.stdout.write(f"Matched: {data['matched']}  to send: {data['to_send']}")
+            for reason, count in data.get("skipped", {}).items():
+                self.stdout.write(f"  skipped {count}: {reason}")
+        eta = data.get("eta_seconds")
+        self.stdout.write(
+            f"Provider requests: {data['requests']}"
+            + (f", about {eta:.0f} s at {data['rate_per_second']:g}/s" if eta is not None else "")
+        )
+
+    def _status(self, ref: str) -> None:
+        job = (
+            BulkJob.objects.filter(pk=int(ref)).first()
+            if ref.isdigit()
+            else BulkJob.objects.filter(public_id=ref).first()
+        )
+        if job is None:
+            raise CommandError(f"No bulk job “{ref}”.")
+        p = bulk_run.progress(job)
+        self.stdout.write(
+            f"Bulk job #{job.pk}: {job.get_state_display()}, {p.percent}% "
+            f"(done {p.done}, failed {p.failed}, skipped {p.skipped}, remaining {p.remaining})"
+        )

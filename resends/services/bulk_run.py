@@ -1,0 +1,341 @@
+"""Running a bulk job: fan out in small chunks, pause, resume, cancel, count progress, retry.
+
+`advance` is called again and again (by a task that re-rings itself): each call keeps at most
+WINDOW of the job's resends in progress by creating the next few from the stored filter, in one
+transaction with the cursor, so a crash mid-chunk redoes the chunk and the intent keys
+(`bulk:<job>:<order>`) make the redo create nothing twice. Memory stays bounded by the window.
+Each resend is an ordinary request with ordinary exactly-once calls, in the "bulk" lane of the
+rate budget, so agents' resends go first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .. import rules
+from ..engine.outcome import refresh_request_state
+from ..models import Order, ProviderCall, ResendRequest, ResendTarget
+from ..models.audit import CallState, Channel, RequestState
+from ..models.bulk import BulkJob, BulkKind, BulkState
+from .bulk import matching_orders, orders_in_progress, parse_time
+from .retry import failed_calls, retry_failed
+from .submit import (
+    RuleViolation,
+    Submitted,
+    chargebee_open_calls,
+    enqueue_call,
+    submit_chargebee_resend,
+    submit_junction_orders,
+    submit_junction_window,
+)
+
+UNFINISHED = (RequestState.QUEUED, RequestState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    in_progress: int
+    remaining: int
+    per_second: float
+    eta_seconds: float | None
+
+    @property
+    def percent(self) -> int:
+        finished = self.done + self.failed + self.skipped
+        return 100 if not self.total else min(100, round(100 * finished / self.total))
+
+
+def ring(job_id: int) -> None:
+    """Start a new chain of steps for the job; any older chain stops at its next step."""
+    from ..tasks import advance_bulk_job
+
+    step = uuid.uuid4()
+    BulkJob.objects.filter(pk=job_id).update(step_id=step, stepped_at=timezone.now())
+    transaction.on_commit(lambda: advance_bulk_job.delay(job_id, str(step)))
+
+
+def restart_stalled(after_seconds: float) -> int:
+    """Ring queued or running jobs whose chain has not stepped for a while (a lost message)."""
+    quiet = timezone.now() - timedelta(seconds=after_seconds)
+    stalled = BulkJob.objects.filter(state__in=(BulkState.QUEUED, BulkState.RUNNING)).filter(
+        Q(stepped_at__isnull=True) | Q(stepped_at__lt=quiet)
+    )
+    ids = list(stalled.values_list("pk", flat=True))
+    with transaction.atomic():
+        for job_id in ids:
+            ring(job_id)
+    return len(ids)
+
+
+def advance(job_id: int, step: str | None = None) -> bool:
+    """Move the job on; True while this chain should step again."""
+    with transaction.atomic():
+        job = BulkJob.objects.select_for_update().get(pk=job_id)
+        if job.state not in (BulkState.QUEUED, BulkState.RUNNING):
+            return False
+        if step is not None and str(job.step_id) != step:
+            return False  # a newer chain has taken over
+        now = timezone.now()
+        job.stepped_at = now
+        if job.state == BulkState.QUEUED:
+            job.state, job.started_at = BulkState.RUNNING, now
+        unfinished = job.requests.filter(state__in=UNFINISHED).count()
+        window = settings.BULK_WINDOW  # also how soon pause and cancel take effect
+        if not job.fanout_done and unfinished < window:
+            _fan_out(job, room=window - unfinished)
+            unfinished = job.requests.filter(state__in=UNFINISHED).count()
+        if job.fanout_done and unfinished == 0:
+            job.state, job.finished_at = BulkState.FINISHED, now
+        job.save()
+        from . import notify
+
+        counted = progress(job)
+        if job.state == BulkState.FINISHED:
+            notify.job_ended(job, counted)
+        else:
+            notify.failure_rate_passed(job, counted)
+        return job.state == BulkState.RUNNING
+
+
+def _fan_out(job: BulkJob, *, room: int) -> None:
+    if job.retry_of_id:
+        _fan_out_retry(job, room)
+    elif job.kind == BulkKind.JUNCTION_WINDOW:
+        _submit(job, "window", _junction_window(job))
+        job.fanout_done = True
+    else:
+        _fan_out_orders(job, room)
+
+
+def _fan_out_orders(job: BulkJob, room: int) -> None:
+    per_request = rules.junction_batch_size() if job.kind == BulkKind.JUNCTION_ORDERS else 1
+    wanted = room * per_request
+    busy = orders_in_progress(job.account)
+    batch: list[Order] = []
+    scanned = 0
+    for order in matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)[: wanted * 4]:
+        scanned += 1
+        job.cursor = order.pk
+        job.considered += 1
+        reason = _skip_reason(job, order, busy)
+        if reason:
+            _count_skip(job, reason)
+        else:
+            batch.append(order)
+        if len(batch) >= wanted:
+            break
+    if scanned < wanted * 4 and len(batch) < wanted:
+        job.fanout_done = True  # the filter has nothing after the cursor
+    if job.kind == BulkKind.JUNCTION_ORDERS:
+        for chunk in rules.junction_batches([o.external_id for o in batch], per_request):
+            _submit(job, chunk[0], _junction_orders(job, chunk))
+    else:
+        for order in batch:
+            _submit(job, order.external_id, _chargebee_full(job, order))
+
+
+def _skip_reason(job: BulkJob, order: Order, busy: dict[int, str]) -> str:
+    if order.pk in busy:
+        return busy[order.pk]
+    if job.kind == BulkKind.CHARGEBEE_FULL:
+        return rules.chargebee_bulk_skip(
+            order, in_flight=chargebee_open_calls(job.account, order.external_id)
+        )
+    return ""
+
+
+def _count_skip(job: BulkJob, reason: str) -> None:
+    job.skipped += 1
+    job.skip_counts = {**job.skip_counts, reason: job.skip_counts.get(reason, 0) + 1}
+
+
+def _submit(job: BulkJob, key: str, make: Any) -> None:
+    """Create one resend for the job; a refusal or an identical resend elsewhere is a skip."""
+    try:
+        with transaction.atomic():
+            submitted: Submitted = make(f"bulk:{job.public_id}:{key}")
+            if submitted.created:
+                ResendRequest.objects.filter(pk=submitted.request.pk).update(bulk_job=job)
+            elif submitted.request.bulk_job_id != job.pk:
+                _count_skip(job, rules.SKIP_RECENT)
+    except RuleViolation as violation:
+        _count_skip(job, violation.problems[0].message[:120])
+
+
+def _chargebee_full(job: BulkJob, order: Order) -> Any:
+    return lambda key: submit_chargebee_resend(
+        actor=job.created_by, order=order, lines=None, reason=job.reason_code,
+        note=job.note, intent_key=key, channel=Channel.BULK,
+    )  # fmt: skip
+
+
+def _junction_orders(job: BulkJob, ids: list[str]) -> Any:
+    return lambda key: submit_junction_orders(
+        actor=job.created_by, account=job.account, order_ids=ids, note=job.note,
+        intent_key=key, channel=Channel.BULK,
+    )  # fmt: skip
+
+
+def _junction_window(job: BulkJob) -> Any:
+    start, end = parse_time(job.criteria.get("start_at")), parse_time(job.criteria.get("end_at"))
+    return lambda key: submit_junction_window(
+        actor=job.created_by, account=job.account, start=start, end=end, note=job.note,
+        intent_key=key, channel=Channel.BULK,
+    )  # fmt: skip
+
+
+def _fan_out_retry(job: BulkJob, room: int) -> None:
+    """A retry job resends the failed part of each failed request of the job it retries."""
+    failed = ResendRequest.objects.filter(
+        bulk_job_id=job.retry_of_id,
+        state__in=(RequestState.FAILED, RequestState.PARTLY_FAILED),
+        pk__gt=job.cursor,
+    ).order_by("pk")[:room]
+    count = 0
+    for original in failed:
+        count += 1
+        job.cursor = original.pk
+        job.considered += 1
+        if not failed_calls(original):
+            continue
+        _submit(job, f"retry-{original.pk}", lambda key, o=original: retry_failed(
+            actor=job.created_by, request=o, intent_key=key
+        ))  # fmt: skip
+    if count < room:
+        job.fanout_done = True
+
+
+# --- pause, resume, cancel -------------------------------------------------------------------
+def pause(job: BulkJob) -> BulkJob:
+    """Stop creating resends and hold the job's queued calls (the engine leaves them waiting)."""
+    return _move(job, {BulkState.QUEUED, BulkState.RUNNING}, BulkState.PAUSED)
+
+
+def resume(job: BulkJob) -> BulkJob:
+    with transaction.atomic():
+        job = _move(job, {BulkState.PAUSED}, BulkState.RUNNING)
+        held = _held_calls(job)
+        held.update(next_attempt_at=None)
+        for call_id in held.values_list("pk", flat=True):
+            enqueue_call(call_id)
+        ring(job.pk)
+    return job
+
+
+def cancel(job: BulkJob) -> BulkJob:
+    """No new resends, and the job's calls not yet sent are cancelled; sent ones stand."""
+    with transaction.atomic():
+        job = _move(job, set(BulkJob.ACTIVE_STATES), BulkState.CANCELLED)
+        held = list(_held_calls(job).values_list("pk", "request_id"))
+        ProviderCall.objects.filter(pk__in=[pk for pk, _ in held], state=CallState.PENDING).update(
+            state=CallState.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        for request_id in {request_id for _, request_id in held}:
+            refresh_request_state(request_id)
+        job.finished_at = timezone.now()
+        job.save(update_fields=["finished_at"])
+        from . import notify
+
+        notify.job_ended(job, progress(job))
+    return job
+
+
+def _held_calls(job: BulkJob) -> Any:
+    return ProviderCall.objects.filter(request__bulk_job=job, state=CallState.PENDING)
+
+
+def _move(job: BulkJob, allowed: set[str], to: str) -> BulkJob:
+    with transaction.atomic():
+        job = BulkJob.objects.select_for_update().get(pk=job.pk)
+        if job.state not in allowed:
+            raise RuleViolation(
+                [rules.Problem("state", f"The job is {job.get_state_display().lower()}.")]
+            )
+        job.state = to
+        job.save(update_fields=["state"])
+    return job
+
+
+def is_held(call: ProviderCall) -> str:
+    """'' when the call may go; 'paused' or 'cancelled' when its bulk job says it may not."""
+    job_id = call.request.bulk_job_id
+    if job_id is None:
+        return ""
+    state = BulkJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+    if state == BulkState.PAUSED:
+        return "paused"
+    if state == BulkState.CANCELLED:
+        return "cancelled"
+    return ""
+
+
+# --- progress and retry --------------------------------------------------------------------------
+def progress(job: BulkJob) -> Progress:
+    by_state = dict(
+        ResendTarget.objects.filter(request__bulk_job=job)
+        .values_list("request__state")
+        .annotate(n=Count("id"))
+        .values_list("request__state", "n")
+    )
+    done = by_state.get(RequestState.SUCCEEDED, 0)
+    failed = sum(
+        by_state.get(s, 0)
+        for s in (
+            RequestState.FAILED,
+            RequestState.PARTLY_FAILED,
+            RequestState.NEEDS_REVIEW,
+            RequestState.CANCELLED,
+        )
+    )
+    in_progress = sum(by_state.get(s, 0) for s in UNFINISHED)
+    counted = done + failed + in_progress + job.skipped
+    if job.state in (BulkState.FINISHED, BulkState.CANCELLED):
+        total = counted
+    elif job.kind == BulkKind.JUNCTION_WINDOW:
+        total = max(1, counted)
+    else:
+        total = max(int(job.preview.get("matched") or job.preview.get("to_send") or 0), counted)
+    remaining = max(0, total - done - failed - job.skipped)
+    recent = timezone.now() - timedelta(seconds=60)
+    last_minute = ResendTarget.objects.filter(
+        request__bulk_job=job, request__finished_at__gte=recent
+    ).count()
+    started = job.started_at or timezone.now()
+    window = min(60.0, max(1.0, (timezone.now() - started).total_seconds()))
+    per_second = last_minute / window
+    eta = remaining / per_second if per_second and job.state == BulkState.RUNNING else None
+    return Progress(total, done, failed, job.skipped, in_progress, remaining, per_second, eta)
+
+
+def create_retry_job(job: BulkJob, *, actor: Any) -> BulkJob:
+    """A new job, linked to this one, that retries its failed items."""
+    if job.state not in (BulkState.FINISHED, BulkState.CANCELLED):
+        raise RuleViolation([rules.Problem("state", "Retry once the job has stopped.")])
+    failed = job.requests.filter(state__in=(RequestState.FAILED, RequestState.PARTLY_FAILED))
+    count = failed.count()
+    if not count:
+        raise RuleViolation([rules.Problem("retry", "Nothing in this job failed.")])
+    return BulkJob.objects.create(
+        created_by=actor,
+        channel=job.channel,
+        account=job.account,
+        kind=job.kind,
+        criteria={"retry_of_job": job.pk},
+        reason_code=job.reason_code,
+        note=job.note,
+        state=BulkState.QUEUED,
+        preview={"to_send": count, "requests": count},
+        retry_of=job,
+    )

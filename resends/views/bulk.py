@@ -1,0 +1,206 @@
+"""Bulk jobs in the console (managers): create with a preview, follow the progress live, pause,
+resume, cancel, retry the failed items, and approve or reject another manager's job."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from .. import rules
+from ..accounts import default_account
+from ..forms import UTCDateTimeField
+from ..models import BulkJob, BulkKind, BulkState, Provider
+from ..roles import can_audit
+from ..services import bulk, bulk_run
+from ..services.submit import RuleViolation
+from .common import console_view, form_problems, is_htmx
+
+TEMPLATE = "resends/bulk_job.html"
+
+
+def _managers_only(request: HttpRequest) -> None:
+    if not can_audit(request.user):
+        raise PermissionDenied("Bulk jobs are for managers.")
+
+
+class BulkJobForm(forms.Form):
+    kind = forms.ChoiceField(choices=BulkKind.choices, label="What to do")
+    status = forms.CharField(required=False, max_length=100, label="Order status (optional)")
+    updated_from = UTCDateTimeField(required=False, label="Orders updated from (UTC)")
+    updated_to = UTCDateTimeField(required=False, label="Orders updated before (UTC)")
+    start_at = UTCDateTimeField(required=False, label="Window start (UTC)")
+    end_at = UTCDateTimeField(required=False, label="Window end (UTC)")
+    reason_code = forms.ChoiceField(required=False, label="Reason code (Chargebee)")
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    dry_run = forms.BooleanField(required=False, label="Dry run: preview and record, send nothing")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        codes = rules.chargebee_reason_codes()
+        self.fields["reason_code"].choices = [("", "—"), *((c, c) for c in codes)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") == BulkKind.JUNCTION_WINDOW and not data.get("start_at"):
+            self.add_error("start_at", "A window needs a start.")
+        if data.get("kind") != BulkKind.JUNCTION_WINDOW and not (
+            data.get("updated_from") or data.get("status")
+        ):
+            self.add_error("updated_from", "Narrow the orders: give at least a start or a status.")
+        return data
+
+    def criteria(self) -> dict[str, str]:
+        data = self.cleaned_data
+        names = (
+            ("start_at", "end_at")
+            if data["kind"] == BulkKind.JUNCTION_WINDOW
+            else ("status", "updated_from", "updated_to")
+        )
+        return {
+            name: (data[name].isoformat() if hasattr(data[name], "isoformat") else data[name])
+            for name in names
+            if data.get(name)
+        }
+
+    def account(self) -> Any:
+        provider = (
+            Provider.JUNCTION
+            if self.cleaned_data["kind"].startswith("junction")
+            else Provider.CHARGEBEE
+        )
+        return default_account(provider)
+
+
+@require_http_methods(["GET", "POST"])
+@console_view
+def bulk_new(request: HttpRequest) -> HttpResponse:
+    _managers_only(request)
+    form = BulkJobForm(request.POST or None, initial={"kind": BulkKind.JUNCTION_ORDERS})
+    context: dict[str, Any] = {"form": form, "preview": None, "problems": []}
+    if request.method == "POST":
+        if not form.is_valid():
+            context["problems"] = form_problems(form)
+        else:
+            try:
+                if request.POST.get("action") == "create":
+                    job, _ = bulk.create_job(
+                        actor=request.user, kind=form.cleaned_data["kind"], account=form.account(),
+                        criteria=form.criteria(), reason_code=form.cleaned_data["reason_code"],
+                        note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"],
+                    )  # fmt: skip
+                    messages.success(request, _created_message(job))
+                    return redirect("resends:bulk-job", public_id=job.public_id)
+                context["preview"] = bulk.preview(
+                    form.cleaned_data["kind"], form.account(), form.criteria()
+                )
+            except RuleViolation as violation:
+                context["problems"] = violation.problems
+    context["threshold"] = bulk.approval_threshold()
+    name = "resends/bulk_new.html#preview" if is_htmx(request) else "resends/bulk_new.html"
+    return render(request, name, context)
+
+
+def _created_message(job: BulkJob) -> str:
+    if job.state == BulkState.AWAITING_APPROVAL:
+        return "Created. It waits for another manager's approval before anything is sent."
+    if job.state == BulkState.DRY_RUN:
+        return "Dry run recorded; nothing will be sent."
+    return "Created and started."
+
+
+@require_GET
+@console_view
+def bulk_list(request: HttpRequest) -> HttpResponse:
+    _managers_only(request)
+    jobs = BulkJob.objects.select_related("created_by", "account", "approved_by")[:100]
+    return render(request, "resends/bulk_list.html", {"jobs": jobs})
+
+
+def _context(request: HttpRequest, job: BulkJob) -> dict[str, Any]:
+    progress = bulk_run.progress(job)
+    return {
+        "job": job,
+        "progress": progress,
+        "live": job.state in (BulkState.QUEUED, BulkState.RUNNING, BulkState.PAUSED),
+        "can_decide": (
+            job.state == BulkState.AWAITING_APPROVAL
+            and request.user.has_perm("resends.approve_resendrequest")
+            and request.user.pk != job.created_by_id
+        ),
+        "can_retry": job.state in (BulkState.FINISHED, BulkState.CANCELLED) and progress.failed,
+        "retries": list(job.retries.all()),
+    }
+
+
+@require_GET
+@console_view
+def bulk_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    _managers_only(request)
+    job = get_object_or_404(
+        BulkJob.objects.select_related("created_by", "account"), public_id=public_id
+    )
+    return render(request, TEMPLATE, _context(request, job))
+
+
+@require_GET
+@console_view
+def bulk_progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The live progress panel; 286 (stop polling) once the job can no longer change."""
+    _managers_only(request)
+    job = get_object_or_404(BulkJob, public_id=public_id)
+    if not is_htmx(request):
+        return redirect("resends:bulk-job", public_id=public_id)
+    context = _context(request, job)
+    response = render(request, f"{TEMPLATE}#progress", context)
+    if not context["live"]:
+        stop = HttpResponseStopPolling()
+        stop.content = response.content
+        return stop
+    return response
+
+
+@require_POST
+@console_view
+def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpResponse:
+    _managers_only(request)
+    job = get_object_or_404(BulkJob, public_id=public_id)
+    try:
+        if action == "pause":
+            bulk_run.pause(job)
+            messages.success(request, "Paused: nothing more is sent until you resume.")
+        elif action == "resume":
+            bulk_run.resume(job)
+            messages.success(request, "Resumed.")
+        elif action == "cancel":
+            bulk_run.cancel(job)
+            messages.success(
+                request, "Cancelled. What was already sent stands; the rest was not sent."
+            )
+        elif action == "retry":
+            retry = bulk_run.create_retry_job(job, actor=request.user)
+            bulk_run.ring(retry.pk)
+            messages.success(request, "A new job retries the failed items.")
+            return redirect("resends:bulk-job", public_id=retry.public_id)
+        elif action in ("approve", "reject"):
+            bulk.decide(
+                job, manager=request.user, approve=action == "approve",
+                note=request.POST.get("note", ""),
+            )  # fmt: skip
+            messages.success(
+                request, "Approved and started." if action == "approve" else "Rejected."
+            )
+        else:
+            raise PermissionDenied("Unknown action.")
+    except RuleViolation as violation:
+        messages.error(request, str(violation))
+    return redirect("resends:bulk-job", public_id=public_id)

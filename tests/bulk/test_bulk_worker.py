@@ -1,0 +1,67 @@
+"""A bulk job run by real Celery workers survives a SIGKILL of the worker mid-job: the sandbox
+ledger shows every order resent exactly once."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from backoffice.celery import app
+from resends.engine.sweeper import due_call_ids
+from resends.models import BulkJob, BulkKind, BulkState, ProviderCall
+from resends.models.audit import CallState
+from resends.services import bulk, bulk_run
+from resends.tasks import execute_call
+from tests.engine.helpers import faults, ledger
+from tests.engine.worker import celery_worker, stop, wait_until, worker_env
+
+from .test_bulk_run import SINCE, mirror_chargebee
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("redis"),
+    reason="kill tests need a broker with acknowledgements (Redis); the filesystem broker has none",
+)
+def test_a_bulk_job_survives_a_worker_sigkill_with_every_effect_once(
+    sandbox, manager, tmp_path: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    app.control.purge()
+    settings.CALL_LEASE_SECONDS = 4
+    settings.SWEEP_GRACE_SECONDS = 1
+    env = worker_env(
+        sandbox, CALL_LEASE_SECONDS="4", PROVIDER_HTTP_READ_TIMEOUT="2", BULK_WINDOW="4"
+    )
+    faults(sandbox, provider="chargebee", latency_ms=300)
+    orders = mirror_chargebee(sandbox, 14)
+    log = tmp_path / "worker.log"
+    with celery_worker(env, log) as first:
+        job, _ = bulk.create_job(
+            actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=orders[0].account,
+            criteria=SINCE, reason_code="Damaged",
+        )  # fmt: skip
+        started = wait_until(lambda: len(ledger(sandbox, "chargebee")) >= 3, timeout=60)
+        assert started, log.read_text()[-3000:]
+        stop(first, signal.SIGKILL)
+    job.refresh_from_db()
+    assert job.state == BulkState.RUNNING, "the kill came after the job finished"
+
+    def beat() -> None:  # what beat does every 30 s: re-ring stalled jobs and due calls
+        bulk_run.restart_stalled(after_seconds=2)
+        for call_id in due_call_ids():
+            execute_call.delay(call_id)
+
+    with celery_worker(env, log):
+        finished = wait_until(
+            lambda: BulkJob.objects.get(pk=job.pk).state == BulkState.FINISHED,
+            timeout=120, every=1, tick=beat,
+        )  # fmt: skip
+    assert finished, log.read_text()[-3000:]
+    effects = Counter(entry["target"] for entry in ledger(sandbox, "chargebee"))
+    assert effects == Counter(order.external_id for order in orders)  # each once, none missed
+    assert set(ProviderCall.objects.values_list("state", flat=True)) == {CallState.SUCCEEDED}
