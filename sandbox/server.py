@@ -141,6 +141,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _provider_request(
         self, state: SandboxState, provider: Provider, request: Request, path: str
     ) -> None:
+        generation = state.generation
         entry = state.log_request(provider.name, request)
         mutating = provider.is_mutating(request.method, path)
         decision = state.fault_decision(provider.name, request.method, mutating)
@@ -155,7 +156,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             if decision.hang:
                 time.sleep(decision.hang)  # the client has likely given up; we still apply
             with state.lock:
-                response = provider.handle(state, request, path)
+                if state.generation != generation:
+                    # Reset while this request waited (latency, a hang): it belongs to the old
+                    # data and must not land in the new ledger.
+                    response = provider.server_error(503, True)
+                else:
+                    response = provider.handle(state, request, path)
             if decision.drop:
                 entry["status"] = "dropped"
                 self._drop()

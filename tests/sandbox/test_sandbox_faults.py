@@ -119,6 +119,21 @@ def test_hang_applies_after_the_client_gave_up(
     assert len(ledger(control, "chargebee")) == 1
 
 
+def test_a_request_hanging_across_a_reset_never_lands_in_the_new_ledger(
+    sandbox: RunningSandbox, chargebee: Client, control: Client
+) -> None:
+    """Each test resets the sandbox; a hang left over from the previous one must not apply."""
+    set_faults(control, provider="chargebee", hang_seconds=0.6, hang_count=1)
+    order = fresh_chargebee_order(sandbox)
+    with pytest.raises(requests.Timeout):
+        chargebee.post(
+            f"/api/v2/orders/{order['id']}/resend", data=resend_form(order), timeout=0.15
+        )
+    assert control.post("/reset", json={}).status_code == 200
+    time.sleep(0.8)  # the hang is over
+    assert ledger(control, "chargebee") == []
+
+
 def test_drop_after_apply_chargebee(
     sandbox: RunningSandbox, chargebee: Client, control: Client
 ) -> None:

@@ -1,0 +1,410 @@
+"""Bulk throughput: a 10,000-order bulk replay against the sandbox at 100 ms latency, inside a
+rate budget of R requests per second, with real processes (web, Celery worker, sandbox).
+
+    .venv/bin/python bench/bulk_throughput.py                    # 10,000 orders at R = 40/s
+    .venv/bin/python bench/bulk_throughput.py --orders 2000 --rate 20   # a quicker run
+
+It creates its own PostgreSQL database (bench_bulk) and uses Redis db 13 as broker and budget
+store, starts the provider sandbox (`python -m sandbox`) with 100 ms of latency on every Junction
+request, a gunicorn web process and a Celery worker, then runs a Junction bulk job with one order
+id per request (JUNCTION_BATCH_SIZE=1), so 10,000 orders make 10,000 provider requests. A manager
+watches the job's live progress fragment once a second through the web process meanwhile.
+
+Printed:
+- achieved rate ÷ R over the run, and the most requests the sandbox saw in any 1-second window
+  (goal: ratio ≥ 0.95 and never above R);
+- the same ratio for a naive loop that sends one request at a time, as a script would;
+- peak RSS of the worker (main process and pool children) and of the web process;
+- SQL queries per item (measured in-process over a small job);
+- the time to preview and to create a job matching 100,000 orders (goal under 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=40.0, help="R, requests per second")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=12, help="worker pool size")
+    parser.add_argument(
+        "--naive-sample", type=int, default=200, help="requests the naive loop sends"
+    )
+    parser.add_argument("--preview-orders", type=int, default=100_000)
+    parser.add_argument("--database", default="bench_bulk")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    return parser.parse_args()
+
+
+def environment(args: argparse.Namespace, sandbox_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "IGNORE_DOTENV": "1",
+        "DEBUG": "1",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": f"{PG}/{args.database}",
+        "CELERY_BROKER_URL": args.redis_url,
+        "VAR_DIR": str(ROOT / "var" / "bench"),
+        "SANDBOX_URL": sandbox_url,
+        "JUNCTION_BASE_URL": f"{sandbox_url}/junction",
+        "JUNCTION_RATE_PER_SECOND": str(args.rate),
+        "JUNCTION_BATCH_SIZE": "1",
+        "CHARGEBEE_RATE_PER_SECOND": "0",
+        "BULK_WINDOW": str(args.concurrency * 4),
+        "BULK_APPROVAL_THRESHOLD": str(10**9),
+        "DB_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                    f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'], check=True)  # fmt: skip
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                    f'CREATE DATABASE "{args.database}"'], check=True)  # fmt: skip
+    sandbox_port = free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    env = environment(args, sandbox_url)
+    os.environ.update(env)
+    subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    import django
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
+    django.setup()
+    import redis
+    import requests
+
+    redis.Redis.from_url(args.redis_url).flushdb()
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = ROOT / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        out = (logs / f"{name}.log").open("wb")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+        procs.append(proc)
+        return proc
+
+    try:
+        start("sandbox", [PY, "-m", "sandbox", "--port", str(sandbox_port), "--webhook-delay", "0"])
+        wait_for(f"{sandbox_url}/_sandbox/health")
+        requests.post(f"{sandbox_url}/_sandbox/faults",
+                      json={"provider": "junction", "latency_ms": args.latency_ms}, timeout=10)  # fmt: skip
+        web_port = free_port()
+        web = start("web", [PY, "-m", "gunicorn", "backoffice.wsgi", "-b", f"127.0.0.1:{web_port}",
+                            "-w", "1", "--threads", "2"])  # fmt: skip
+        manager, job_orders = prepare(args.orders)
+        queries = queries_per_item(manager)
+        preview_seconds, create_seconds = preview_timing(manager, args.preview_orders)
+        wait_for(f"http://127.0.0.1:{web_port}/login/")
+        worker = start("worker", [PY, "-m", "celery", "-A", "backoffice", "worker", "-l", "WARNING",
+                                  "-c", str(args.concurrency), "--without-mingle",
+                                  "--without-gossip", "-Q", "celery"])  # fmt: skip
+        time.sleep(4)
+        requests.post(f"{sandbox_url}/_sandbox/reset", json={}, timeout=10)
+        requests.post(f"{sandbox_url}/_sandbox/faults",
+                      json={"provider": "junction", "latency_ms": args.latency_ms}, timeout=10)  # fmt: skip
+        elapsed, rss = run_job(manager, job_orders, web_port, worker.pid, web.pid)
+        times = ledger_times(sandbox_url)
+        naive = naive_rate(sandbox_url, args.naive_sample)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    report(args, times, elapsed, naive, rss, queries, preview_seconds, create_seconds)
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer")
+
+
+def prepare(count: int) -> tuple[Any, int]:
+    from django.contrib.auth.models import Group, User
+
+    from resends.accounts import default_account
+    from resends.models import Order
+    from resends.roles import MANAGERS
+
+    manager = User.objects.create_user("bench-manager", "bench@example.invalid", "bench-password")
+    manager.groups.add(Group.objects.get(name=MANAGERS))
+    junction = default_account("junction")
+    moment = datetime(2026, 6, 1, tzinfo=UTC)
+    Order.objects.bulk_create(
+        [
+            Order(
+                account=junction,
+                external_id=str(uuid.uuid4()),
+                status="completed",
+                provider_created_at=moment,
+                provider_updated_at=moment,
+            )
+            for _ in range(count)
+        ],
+        batch_size=5000,
+    )
+    return manager, count
+
+
+CRITERIA = {"updated_from": "2026-05-01T00:00:00+00:00", "updated_to": "2026-07-01T00:00:00+00:00"}
+
+
+def queries_per_item(manager: Any, items: int = 40) -> float:
+    """SQL per item for a small job stepped in-process (fan-out, budget, claim, send, record)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from resends.accounts import default_account
+    from resends.engine.execution import process_call
+    from resends.models import BulkKind, Order, ProviderCall
+    from resends.services import bulk, bulk_run
+
+    junction = default_account("junction")
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    Order.objects.bulk_create(
+        Order(account=junction, external_id=str(uuid.uuid4()), provider_updated_at=moment)
+        for _ in range(items)
+    )
+    job, _ = bulk.create_job(
+        actor=manager, kind=BulkKind.JUNCTION_ORDERS, account=junction,
+        criteria={"updated_from": "2024-12-01T00:00:00+00:00", "updated_to": "2025-02-01T00:00:00+00:00"},
+    )  # fmt: skip
+    from django.conf import settings
+
+    rate, settings.RATE_PER_SECOND = (
+        settings.RATE_PER_SECOND,
+        {**settings.RATE_PER_SECOND, "junction": 0},
+    )
+    with CaptureQueriesContext(connection) as captured:
+        while bulk_run.advance(job.pk, None):
+            for call_id in ProviderCall.objects.filter(
+                request__bulk_job=job, state="pending"
+            ).values_list("pk", flat=True):
+                process_call(call_id, worker="bench")
+    settings.RATE_PER_SECOND = rate
+    return len(captured) / items
+
+
+def preview_timing(manager: Any, count: int) -> tuple[float, float]:
+    from resends.accounts import default_account
+    from resends.models import BulkKind, Order
+    from resends.services import bulk
+
+    chargebee = default_account("chargebee")
+    moment = datetime(2026, 2, 1, tzinfo=UTC)
+    Order.objects.bulk_create(
+        (
+            Order(
+                account=chargebee,
+                external_id=f"cb_bench_{i}",
+                status="shipped",
+                resend_count=i % 6,
+                provider_updated_at=moment,
+            )
+            for i in range(count)
+        ),
+        batch_size=10_000,
+    )
+    criteria = {
+        "updated_from": "2026-01-01T00:00:00+00:00",
+        "updated_to": "2026-03-01T00:00:00+00:00",
+    }
+    began = time.perf_counter()
+    counted = bulk.preview(BulkKind.CHARGEBEE_FULL, chargebee, criteria)
+    preview_seconds = time.perf_counter() - began
+    assert counted.matched == count, counted.matched
+    began = time.perf_counter()
+    bulk.create_job(actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
+                    criteria=criteria, reason_code="Damaged", dry_run=True)  # fmt: skip
+    return preview_seconds, time.perf_counter() - began
+
+
+def run_job(
+    manager: Any, count: int, web_port: int, worker_pid: int, web_pid: int
+) -> tuple[float, dict[str, int]]:
+    import requests
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from resends.accounts import default_account
+    from resends.models import BulkJob, BulkKind, BulkState
+    from resends.services import bulk
+
+    session = SessionStore()
+    session["_auth_user_id"] = str(manager.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = manager.get_session_auth_hash()
+    session.save()
+    browser = requests.Session()
+    browser.cookies.set(settings.SESSION_COOKIE_NAME, session.session_key)
+
+    job, _ = bulk.create_job(actor=manager, kind=BulkKind.JUNCTION_ORDERS,
+                             account=default_account("junction"), criteria=CRITERIA)  # fmt: skip
+    assert job.preview["to_send"] == count, job.preview
+    began = time.monotonic()
+    url = f"http://127.0.0.1:{web_port}/bulk/{job.public_id}/progress/"
+    peaks = {"worker": 0, "web": 0}
+    while True:
+        answer = browser.get(url, headers={"HX-Request": "true"}, timeout=30)
+        assert answer.status_code in (200, 286), answer.status_code
+        peaks["worker"] = max(peaks["worker"], group_rss(worker_pid))
+        peaks["web"] = max(peaks["web"], group_rss(web_pid))
+        state = BulkJob.objects.values_list("state", flat=True).get(pk=job.pk)
+        if state != BulkState.RUNNING and state != BulkState.QUEUED:
+            break
+        if time.monotonic() - began > 3600:
+            raise SystemExit("the job did not finish within an hour")
+        time.sleep(1)
+    return time.monotonic() - began, {
+        **peaks,
+        "worker_hwm": group_hwm(worker_pid),
+        "web_hwm": group_hwm(web_pid),
+    }
+
+
+def _group(pid: int) -> list[int]:
+    pgid = os.getpgid(pid)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    found.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return found
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        return 0
+    return 0
+
+
+def group_rss(pid: int) -> int:
+    """The largest current RSS (kB) of one process in the group (a worker pool child or main)."""
+    return max((_status_kb(p, "VmRSS") for p in _group(pid)), default=0)
+
+
+def group_hwm(pid: int) -> int:
+    return max((_status_kb(p, "VmHWM") for p in _group(pid)), default=0)
+
+
+def ledger_times(sandbox_url: str) -> list[float]:
+    import requests
+
+    entries = requests.get(
+        f"{sandbox_url}/_sandbox/ledger", params={"provider": "junction"}, timeout=60
+    ).json()["entries"]
+    return sorted(
+        datetime.fromisoformat(e["applied_at"].replace("Z", "+00:00")).timestamp() for e in entries
+    )
+
+
+def naive_rate(sandbox_url: str, count: int) -> float:
+    """One request at a time, as a script would: POST, wait for the answer, POST the next."""
+    import requests
+
+    session = requests.Session()
+    began = time.monotonic()
+    for _ in range(count):
+        session.post(f"{sandbox_url}/junction/v3/order/resend_events",
+                     json={"order_ids": [str(uuid.uuid4())]},
+                     headers={"x-vital-api-key": "sk_us_sandbox_key"}, timeout=30)  # fmt: skip
+    return count / (time.monotonic() - began)
+
+
+def most_in_one_second(times: list[float]) -> int:
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: float,
+           rss: dict[str, int], queries: float, preview_seconds: float, create_seconds: float) -> None:  # fmt: skip
+    sent = len(times)
+    span = times[-1] - times[0] if sent > 1 else float("nan")
+    achieved = (sent - 1) / span if sent > 1 else 0.0
+    per_second = [
+        sum(1 for t in times if s <= t < s + 1) for s in range(int(times[0]), int(times[-1]))
+    ]
+    print(
+        f"\nBulk replay of {args.orders} Junction orders, one id per request, {args.latency_ms} ms latency, R = {args.rate:g}/s, {args.concurrency} worker processes"
+    )
+    print(
+        f"  requests applied by the sandbox: {sent} in {span:.1f} s (job finished after {elapsed:.1f} s)"
+    )
+    ratio = achieved / args.rate
+    print(
+        f"  achieved rate: {achieved:.2f}/s = {ratio:.3f} × R   goal ≥ 0.95   {'met' if ratio >= 0.95 else 'MISSED'}"
+    )
+    peak = most_in_one_second(times)
+    print(
+        f"  most requests in any 1-second window: {peak} (R = {args.rate:g})   {'met' if peak <= args.rate else 'MISSED'}"
+    )
+    if per_second:
+        print(
+            f"  per calendar second: median {statistics.median(per_second):.0f}, min {min(per_second)}, max {max(per_second)}"
+        )
+    print(f"  naive one-at-a-time loop: {naive:.2f}/s = {naive / args.rate:.3f} × R")
+    print(
+        f"  peak RSS: worker {max(rss['worker'], rss['worker_hwm']) / 1024:.0f} MB (largest process of its group), web {max(rss['web'], rss['web_hwm']) / 1024:.0f} MB"
+    )
+    print(f"  SQL queries per item: {queries:.1f}")
+    print(
+        f"  preview of a job matching {args.preview_orders:,} orders: {preview_seconds:.2f} s; create: {create_seconds:.2f} s   goal < 2 s   {'met' if max(preview_seconds, create_seconds) < 2 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
