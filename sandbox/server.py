@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -142,6 +143,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self, state: SandboxState, provider: Provider, request: Request, path: str
     ) -> None:
         generation = state.generation
+        received_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         entry = state.log_request(provider.name, request)
         mutating = provider.is_mutating(request.method, path)
         decision = state.fault_decision(provider.name, request.method, mutating)
@@ -161,7 +163,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                     # data and must not land in the new ledger.
                     response = provider.server_error(503, True)
                 else:
+                    before = len(state.ledger)
                     response = provider.handle(state, request, path)
+                    for effect in state.ledger[before:]:
+                        effect["received_at"] = received_at  # when the request arrived
             if decision.drop:
                 entry["status"] = "dropped"
                 self._drop()

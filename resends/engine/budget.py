@@ -1,20 +1,25 @@
 """One request budget per provider account, shared by every worker process and host.
 
-Requests to an account are spaced at least 1/rate seconds apart (GCRA with no burst), so no
-one-second window ever holds more than `rate` of them, however many workers send. The state is in
-Redis when there is one (one Lua script, Redis's own clock, so hosts need not agree on the time)
-and in a database row otherwise (the embedded default).
+Sending slots are handed out 1/rate seconds apart (GCRA with no burst, plus a 1% margin), so no
+one-second window holds more than `rate` requests however many workers send. A worker reserves
+the next free slot, does its database work, and sleeps until the slot just before the request
+leaves, so the slots stay packed (no rate is lost to wake-up delays) and requests leave on time.
+
+The state is in Redis when there is one (one Lua script on Redis's own clock, so hosts need not
+agree on the time) and in a database row otherwise (the embedded default).
 
 - A 429 with Retry-After writes a cooldown that every worker honours.
-- Lanes: a single resend that has to wait marks the account for a moment, and bulk work holds back
-  while it is marked, so an agent's resend goes ahead of a backfill.
-- `acquire` never sleeps: it takes a slot and answers 0, or answers how long to wait.
+- Lanes: bulk work may reserve only a couple of slots ahead, an agent's resend up to a couple of
+  seconds ahead, so an agent's resend waits at most a few slots behind a backfill; an agent's
+  resend that still cannot get a slot holds bulk work back until it has one.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol
@@ -30,8 +35,30 @@ class Lane(StrEnum):
     BULK = "bulk"  # bulk jobs and schedules
 
 
-# How long a waiting single resend holds bulk work back (a few slots' worth).
-PRIORITY_HOLD_INTERVALS = 3
+# How far ahead each lane may reserve, in seconds (single) or in slots (bulk).
+SINGLE_HORIZON_SECONDS = 2.0
+BULK_HORIZON_SLOTS = 2
+# Slots are this much wider than 1/rate.
+MARGIN = 1.01
+# Departures are counted over this window (a little over a second: the request still has to
+# travel after it is counted).
+DEPARTURE_WINDOW = 1.02
+
+
+@dataclass(frozen=True)
+class Slot:
+    """`reserved`: a slot `wait` seconds from now is this request's. Otherwise nothing is taken
+    and trying again in `wait` seconds is worthwhile."""
+
+    reserved: bool
+    wait: float
+
+    @property
+    def send_at(self) -> float:
+        return time.time() + self.wait
+
+
+FREE = Slot(True, 0.0)
 
 
 def rate_per_second(account: ProviderAccount) -> float:
@@ -42,17 +69,28 @@ def rate_per_second(account: ProviderAccount) -> float:
 
 
 class Store(Protocol):
-    def take(self, account_id: int, interval: float, lane: Lane) -> float: ...
+    def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot: ...
+    def depart(self, account_id: int, rate: float) -> float: ...
     def cool_down(self, account_id: int, seconds: float) -> None: ...
     def reset(self, account_id: int) -> None: ...
 
 
-def acquire(account: ProviderAccount, lane: Lane) -> float:
-    """0 when a request to this account may go now (its slot is taken), else seconds to wait."""
+def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     rate = rate_per_second(account)
     if rate <= 0:
-        return 0.0  # 0 means unlimited
-    return store().take(account.pk, 1.0 / rate, lane)
+        return FREE  # 0 means unlimited
+    return store().reserve(account.pk, MARGIN / rate, lane)
+
+
+def depart(account: ProviderAccount) -> None:
+    """The last gate, just before the request leaves: at most `rate` departures in any window of
+    DEPARTURE_WINDOW seconds. Slots already space requests; this absorbs a late wake-up that
+    would otherwise put two of them closer than a slot apart."""
+    rate = rate_per_second(account)
+    if rate <= 0:
+        return
+    while (wait := store().depart(account.pk, rate)) > 0:
+        time.sleep(wait)
 
 
 def cool_down(account: ProviderAccount, seconds: float) -> None:
@@ -60,36 +98,51 @@ def cool_down(account: ProviderAccount, seconds: float) -> None:
     store().cool_down(account.pk, seconds)
 
 
+def horizon(lane: Lane, interval: float) -> float:
+    return SINGLE_HORIZON_SECONDS if lane is Lane.SINGLE else BULK_HORIZON_SLOTS * interval
+
+
 # --- Redis -------------------------------------------------------------------------------
-_TAKE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local lane = ARGV[2]
-local hold = tonumber(ARGV[3])
-local ttl = math.ceil((interval + hold) * 1000) + 60000
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval, lane, horizon = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local hold = 3 * interval
+local ttl = math.ceil((horizon + hold + interval) * 1000) + 60000
 local cooldown = tonumber(redis.call('GET', KEYS[2]) or '0')
-if cooldown > now then return tostring(cooldown - now) end
+if cooldown > now then return '0 ' .. (cooldown - now) end
 if lane == 'bulk' then
   local priority = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if priority > now then return tostring(math.min(priority - now, interval)) end
+  if priority > now then return '0 ' .. math.min(priority - now, interval) end
 end
-local free_at = tonumber(redis.call('GET', KEYS[1]) or '0')
-if free_at > now then
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+if slot - now > horizon then
   if lane == 'single' then redis.call('SET', KEYS[3], tostring(now + hold), 'PX', ttl) end
-  return tostring(free_at - now)
+  return '0 ' .. (slot - now - horizon)
 end
-redis.call('SET', KEYS[1], tostring(now + interval), 'PX', ttl)
-if lane == 'single' then redis.call('DEL', KEYS[3]) end
-return '0'
+redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', ttl)
+return '1 ' .. (slot - now)
+"""
+
+_DEPART = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < rate then
+  redis.call('ZADD', KEYS[1], now, tostring(now) .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
 """
 
 _COOL_DOWN = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local until_ = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ > current then
+if until_ > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
 end
 return 1
@@ -101,18 +154,28 @@ class RedisStore:
         import redis
 
         self.client = redis.Redis.from_url(url)
-        self._take = self.client.register_script(_TAKE)
+        self._reserve = self.client.register_script(_RESERVE)
         self._cool_down = self.client.register_script(_COOL_DOWN)
+        self._depart = self.client.register_script(_DEPART)
 
     @staticmethod
     def _keys(account_id: int) -> list[str]:
         base = f"resends:budget:{account_id}"
-        return [f"{base}:free_at", f"{base}:cooldown", f"{base}:priority"]
+        return [f"{base}:free_at", f"{base}:cooldown", f"{base}:priority", f"{base}:departures"]
 
-    def take(self, account_id: int, interval: float, lane: Lane) -> float:
-        hold = interval * PRIORITY_HOLD_INTERVALS
-        answer: Any = self._take(keys=self._keys(account_id), args=[interval, lane.value, hold])
-        return float(answer)
+    def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot:
+        answer: Any = self._reserve(
+            keys=self._keys(account_id), args=[interval, lane.value, horizon(lane, interval)]
+        )
+        reserved, wait = (answer.decode() if isinstance(answer, bytes) else answer).split()
+        return Slot(reserved == "1", max(0.0, float(wait)))
+
+    def depart(self, account_id: int, rate: float) -> float:
+        answer: Any = self._depart(
+            keys=[self._keys(account_id)[3]],
+            args=[rate, DEPARTURE_WINDOW, uuid.uuid4().hex],
+        )
+        return max(0.0, float(answer))
 
     def cool_down(self, account_id: int, seconds: float) -> None:
         self._cool_down(keys=[self._keys(account_id)[1]], args=[seconds])
@@ -125,23 +188,34 @@ class RedisStore:
 class DatabaseStore:
     """A row per account, locked while it is read and moved (times from this host's clock)."""
 
-    def take(self, account_id: int, interval: float, lane: Lane) -> float:
+    def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot:
         with transaction.atomic():
             state = self._locked(account_id)
             now = time.time()
             if state.cooldown_until > now:
-                return state.cooldown_until - now
+                return Slot(False, state.cooldown_until - now)
             if lane is Lane.BULK and state.priority_until > now:
-                return min(state.priority_until - now, interval)
-            if state.next_free_at > now:
+                return Slot(False, min(state.priority_until - now, interval))
+            slot = max(state.next_free_at, now)
+            ahead = horizon(lane, interval)
+            if slot - now > ahead:
                 if lane is Lane.SINGLE:
-                    state.priority_until = now + interval * PRIORITY_HOLD_INTERVALS
+                    state.priority_until = now + 3 * interval
                     state.save(update_fields=["priority_until"])
-                return state.next_free_at - now
-            state.next_free_at = now + interval
-            if lane is Lane.SINGLE:
-                state.priority_until = 0.0
-            state.save(update_fields=["next_free_at", "priority_until"])
+                return Slot(False, slot - now - ahead)
+            state.next_free_at = slot + interval
+            state.save(update_fields=["next_free_at"])
+            return Slot(True, slot - now)
+
+    def depart(self, account_id: int, rate: float) -> float:
+        with transaction.atomic():
+            state = self._locked(account_id)
+            now = time.time()
+            recent = [t for t in state.departures if t > now - DEPARTURE_WINDOW]
+            if len(recent) >= rate:
+                return min(recent) + DEPARTURE_WINDOW - now
+            state.departures = [*recent, now]
+            state.save(update_fields=["departures"])
             return 0.0
 
     def cool_down(self, account_id: int, seconds: float) -> None:

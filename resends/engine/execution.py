@@ -34,6 +34,7 @@ from ..rules import Problem
 from ..services.bulk_run import is_held
 from ..services.recheck import call_problems
 from . import budget, policy
+from .budget import Slot
 from .outcome import apply_success, refresh_request_state
 
 log = logging.getLogger(__name__)
@@ -92,31 +93,34 @@ def _still_ours(call: ProviderCall) -> Q:
     )
 
 
-def wait_for_budget(call_id: int) -> float:
-    """Take this call's slot in its account's shared budget (sleeping briefly if need be), before
-    the claim; answer 0 to go on, or how long to wait when that is longer than is worth holding
-    a worker for. A call that is not due takes no slot."""
+def book_slot(call_id: int) -> Slot | None:
+    """Reserve this call's sending slot in its account's shared budget, before the claim (a call
+    that is not due books nothing). Returns the slot, or None when there is nothing to send.
+    Short waits for a slot are slept here; a slot not reserved comes back unreserved."""
     call = (
         ProviderCall.objects.filter(pk=call_id)
         .filter(_claimable(timezone.now()))
         .select_related("account", "request")
-        .only("account", "request__channel")
+        .only("account", "request__channel", "request__bulk_job")
         .first()
     )
     if call is None or is_held(call):
-        return 0.0  # nothing to send (a held call is dealt with after the claim)
+        return budget.FREE if call is not None else None  # a held call is dealt with when claimed
     lane = budget.Lane.BULK if call.request.channel in BULK_CHANNELS else budget.Lane.SINGLE
-    while (wait := budget.acquire(call.account, lane)) > 0:
-        if wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
-            return wait
-        time.sleep(wait)
-    return 0.0
+    while not (slot := budget.reserve(call.account, lane)).reserved:
+        if slot.wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
+            return slot
+        time.sleep(slot.wait)
+    return slot
 
 
 def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
-    wait = wait_for_budget(call_id)
-    if wait:
-        return Next(wait)
+    slot = book_slot(call_id)
+    if slot is None:
+        return DONE
+    if not slot.reserved:
+        return Next(slot.wait)
+    send_at = slot.send_at
     # One commit claims the call and records the attempt that is about to be made.
     with transaction.atomic():
         call = claim(call_id, worker)
@@ -133,6 +137,9 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
             call, worker, task_id, purpose="reconcile" if reconciling else "send"
         )
     adapter = adapter_for(call.account)
+    if (early := send_at - time.time()) > 0:
+        time.sleep(early)  # the request leaves at its slot in the rate budget, not before
+    budget.depart(call.account)
     if reconciling:
         decided = _reconcile(call, adapter, attempt)
         if decided is not None:

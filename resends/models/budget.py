@@ -12,6 +12,9 @@ class RateBudgetState(models.Model):
     )
     next_free_at = models.FloatField(default=0.0, help_text="Unix time the next request may go.")
     cooldown_until = models.FloatField(default=0.0, help_text="After a 429: nobody sends before.")
+    departures = models.JSONField(
+        default=list, blank=True, help_text="Unix times of the requests sent in the last second."
+    )
     priority_until = models.FloatField(
         default=0.0, help_text="A single resend is waiting: bulk work holds back until then."
     )

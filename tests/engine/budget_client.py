@@ -1,5 +1,5 @@
-"""Run as a separate process: take slots from one account's budget for a while and print the
-time of each slot taken (one per line). Used by test_budget to prove the budget is shared."""
+"""Run as a separate process: reserve slots in one account's budget for a while, wait for each,
+and print the moment it came (one per line). Used by test_budget to prove the budget is shared."""
 
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ def main() -> None:
     time.sleep(max(0.0, start_at - time.time()))
     stop_at = start_at + seconds
     while time.time() < stop_at:
-        wait = budget.acquire(account, lane)
-        if wait == 0:
-            print(f"{time.time():.6f}", flush=True)
-        else:
-            time.sleep(min(wait, max(0.0, stop_at - time.time())))
+        slot = budget.reserve(account, lane)
+        time.sleep(slot.wait)
+        if slot.reserved:
+            print(f"{time.time():.6f}", flush=True)  # the moment this slot's request would leave
 
 
 if __name__ == "__main__":
