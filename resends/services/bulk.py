@@ -43,6 +43,15 @@ class BulkPreview:
     windows: list[tuple[str, str]] = field(default_factory=list)
 
     @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def skip_rows(self) -> list[tuple[str, int, list[str]]]:
+        """(reason, count, a few examples), most common first (templates cannot read a Counter)."""
+        return [(r, n, self.samples[r]) for r, n in self.skipped.most_common()]
+
+    @property
     def eta_seconds(self) -> float | None:
         return self.requests / self.rate_per_second if self.rate_per_second else None
 
