@@ -1,7 +1,7 @@
 """Bulk throughput: a 10,000-order bulk replay against the sandbox at 100 ms latency, inside a
 rate budget of R requests per second, with real processes (web, Celery worker, sandbox).
 
-    .venv/bin/python bench/bulk_throughput.py                    # 10,000 orders at R = 40/s
+    .venv/bin/python bench/bulk_throughput.py                    # 10,000 orders at R = 20/s
     .venv/bin/python bench/bulk_throughput.py --orders 2000 --rate 20   # a quicker run
 
 It creates its own PostgreSQL database (bench_bulk) and uses Redis db 13 as broker and budget
@@ -50,9 +50,9 @@ def free_port() -> int:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=40.0, help="R, requests per second")
+    parser.add_argument("--rate", type=float, default=20.0, help="R, requests per second")
     parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8, help="worker pool size")
+    parser.add_argument("--concurrency", type=int, default=16, help="worker pool size")
     parser.add_argument(
         "--naive-sample", type=int, default=200, help="requests the naive loop sends"
     )

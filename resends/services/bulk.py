@@ -146,17 +146,21 @@ def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> Bu
     return result
 
 
-def orders_in_progress(account: ProviderAccount) -> dict[int, str]:
-    """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago."""
+def orders_in_progress(
+    account: ProviderAccount, *, after_order: int = 0, excluding_job: BulkJob | None = None
+) -> dict[int, str]:
+    """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago.
+    A running job asks only about the orders after its cursor, leaving out its own resends."""
     recent = timezone.now() - rules.DUPLICATE_WINDOW
-    rows = (
-        ResendTarget.objects.filter(request__account=account, order__isnull=False)
-        .filter(
-            ~Q(request__state__in=ResendRequest.FINAL_STATES)
-            | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
-        )
-        .values_list("order_id", "request__channel", "request__state")
+    targets = ResendTarget.objects.filter(
+        request__account=account, order__isnull=False, order_id__gt=after_order
     )
+    if excluding_job is not None:
+        targets = targets.exclude(request__bulk_job=excluding_job)
+    rows = targets.filter(
+        ~Q(request__state__in=ResendRequest.FINAL_STATES)
+        | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
+    ).values_list("order_id", "request__channel", "request__state")
     busy: dict[int, str] = {}
     for order_id, channel, state in rows:
         elsewhere = channel in (Channel.BULK, Channel.SCHEDULE) and state != RequestState.SUCCEEDED

@@ -122,7 +122,7 @@ def _fan_out(job: BulkJob, *, room: int) -> None:
 def _fan_out_orders(job: BulkJob, room: int) -> None:
     per_request = rules.junction_batch_size() if job.kind == BulkKind.JUNCTION_ORDERS else 1
     wanted = room * per_request
-    busy = orders_in_progress(job.account)
+    busy = orders_in_progress(job.account, after_order=job.cursor, excluding_job=job)
     batch: list[Order] = []
     scanned = 0
     for order in matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)[: wanted * 4]:
