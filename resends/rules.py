@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 
 from .models import LineItem, Order, ReturnInventory
 
@@ -20,7 +21,9 @@ JUNCTION_ORDER_IDS_PER_REQUEST = 100
 
 # --- Chargebee ------------------------------------------------------------------------------
 CHARGEBEE_MAX_RESENDS_PER_ORDER = 5
-CHARGEBEE_ORDER_ID = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
+# Written so that Python and both databases read it the same way (for set-based previews).
+CHARGEBEE_ORDER_ID_PATTERN = r"^[-A-Za-z0-9_]{1,40}$"
+CHARGEBEE_ORDER_ID = re.compile(CHARGEBEE_ORDER_ID_PATTERN)
 CHARGEBEE_UNRESENDABLE_STATUSES = frozenset({"cancelled", "voided"})
 CHARGEBEE_REASON_MAX_LENGTH = 100
 
@@ -188,6 +191,18 @@ def chargebee_bulk_skip(order: Order, *, in_flight: int) -> str:
     if order.resend_count + in_flight >= CHARGEBEE_MAX_RESENDS_PER_ORDER:
         return SKIP_CAP_USED
     return ""
+
+
+def chargebee_bulk_skip_filters() -> list[tuple[str, Q]]:
+    """chargebee_bulk_skip as database filters, in the same order, for counting many orders at
+    once (orders with resends in flight are classified one by one, with chargebee_bulk_skip)."""
+    not_resendable = (
+        Q(status__in=CHARGEBEE_UNRESENDABLE_STATUSES)
+        | Q(resent_status="fully_resent")
+        | ~Q(external_id__regex=CHARGEBEE_ORDER_ID_PATTERN)
+    )
+    capped = Q(resend_count__gte=CHARGEBEE_MAX_RESENDS_PER_ORDER)
+    return [(SKIP_NOT_RESENDABLE, not_resendable), (SKIP_CAP_USED, ~not_resendable & capped)]
 
 
 def chargebee_line_problems(order: Order, lines: Sequence[tuple[LineItem, int]]) -> list[Problem]:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .. import rules
@@ -111,39 +111,53 @@ def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> Bu
         result.requests = result.to_send = len(pieces)
         return result
 
+    _count_orders(kind, account, criteria, result)
+    if kind == BulkKind.JUNCTION_ORDERS:
+        result.requests = math.ceil(result.to_send / rules.junction_batch_size())
+    else:
+        result.requests = result.to_send
+    return result
+
+
+def _count_orders(
+    kind: str, account: ProviderAccount, criteria: dict[str, Any], result: BulkPreview
+) -> None:
+    """Counted in the database, a few queries whatever the number of orders: the rare orders
+    with a resend in progress are classified one by one, the rest by rules' filters."""
+    orders = matching_orders(account, criteria).order_by()
+    result.matched = orders.count()
     busy = orders_in_progress(account)
-    open_calls = Counter(
+    if busy:
+        for pk, external_id in orders.filter(pk__in=list(busy)).values_list("pk", "external_id"):
+            result.skip(busy[pk], external_id)
+        orders = orders.exclude(pk__in=list(busy))
+    in_flight = Counter(
         ProviderCall.objects.filter(
             account=account,
             operation=ProviderCall.Operation.CHARGEBEE_RESEND_ORDER,
             state__in=OPEN_CALL_STATES,
         ).values_list("subject", flat=True)
     )
-    fields = ("pk", "external_id", "status", "resent_status", "resend_count")
-    for pk, external_id, status, resent_status, resend_count in (
-        matching_orders(account, criteria).values_list(*fields).iterator(chunk_size=CHUNK)
-    ):
-        result.matched += 1
-        if pk in busy:
-            result.skip(busy[pk], external_id)
-            continue
-        if kind == BulkKind.CHARGEBEE_FULL:
-            order = Order(
-                external_id=external_id,
-                status=status,
-                resent_status=resent_status,
-                resend_count=resend_count,
-            )
-            reason = rules.chargebee_bulk_skip(order, in_flight=open_calls[external_id])
+    if kind != BulkKind.CHARGEBEE_FULL:
+        result.to_send = result.matched - result.skipped_total
+        return
+    if in_flight:
+        for order in orders.filter(external_id__in=list(in_flight)):
+            reason = rules.chargebee_bulk_skip(order, in_flight=in_flight[order.external_id])
             if reason:
-                result.skip(reason, external_id)
-                continue
-        result.to_send += 1
-    if kind == BulkKind.JUNCTION_ORDERS:
-        result.requests = math.ceil(result.to_send / rules.junction_batch_size())
-    else:
-        result.requests = result.to_send
-    return result
+                result.skip(reason, order.external_id)
+        orders = orders.exclude(external_id__in=list(in_flight))
+    filters = rules.chargebee_bulk_skip_filters()
+    counts = orders.aggregate(
+        **{f"skip{i}": Count("pk", filter=q) for i, (_, q) in enumerate(filters)}
+    )
+    for i, (reason, q) in enumerate(filters):
+        if counts[f"skip{i}"]:
+            result.skipped[reason] += counts[f"skip{i}"]
+            examples = orders.filter(q).order_by("pk").values_list("external_id", flat=True)
+            found = [*result.samples[reason], *examples[:SAMPLES_PER_REASON]]
+            result.samples[reason] = found[:SAMPLES_PER_REASON]
+    result.to_send = result.matched - result.skipped_total
 
 
 def orders_in_progress(
