@@ -95,17 +95,18 @@ def _still_ours(call: ProviderCall) -> Q:
 
 def book_slot(call_id: int) -> Slot | None:
     """Reserve this call's sending slot in its account's shared budget, before the claim (a call
-    that is not due books nothing). Returns the slot, or None when there is nothing to send.
+    that is not due books nothing; a paused job's call is held after the claim). Returns the
+    slot, or None when there is nothing to send.
     Short waits for a slot are slept here; a slot not reserved comes back unreserved."""
     call = (
         ProviderCall.objects.filter(pk=call_id)
         .filter(_claimable(timezone.now()))
         .select_related("account", "request")
-        .only("account", "request__channel", "request__bulk_job")
+        .only("account", "request__channel")
         .first()
     )
-    if call is None or is_held(call):
-        return budget.FREE if call is not None else None  # a held call is dealt with when claimed
+    if call is None:
+        return None
     lane = budget.Lane.BULK if call.request.channel in BULK_CHANNELS else budget.Lane.SINGLE
     while not (slot := budget.reserve(call.account, lane)).reserved:
         if slot.wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:

@@ -1,7 +1,7 @@
 """Bulk jobs: preview what a stored filter or window matches, create the job, approve or reject it.
 
-The preview reads the matching orders in chunks (never a list in a form or in memory all at once)
-and counts, for each one left out, why: the categories are in rules.py.
+The preview counts what the stored filter matches in the database (never a list in a form or in
+memory) and, for each order left out, why: the categories and their filters are in rules.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from ..models.bulk import BulkJob, BulkKind, BulkState
 from .mirrors import parse_time
 from .submit import OPEN_CALL_STATES, RuleViolation
 
-CHUNK = 5000
 SAMPLES_PER_REASON = 5
 
 
@@ -60,7 +59,7 @@ class BulkPreview:
             "matched": self.matched,
             "to_send": self.to_send,
             "skipped": dict(self.skipped),
-            "samples": {k: v for k, v in self.samples.items()},
+            "samples": dict(self.samples),
             "requests": self.requests,
             "rate_per_second": self.rate_per_second,
             "eta_seconds": self.eta_seconds,
@@ -93,7 +92,7 @@ def matching_orders(account: ProviderAccount, criteria: dict[str, Any]) -> Query
     return orders.order_by("pk")
 
 
-def _window(criteria: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+def window_of(criteria: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
     return parse_time(criteria.get("start_at")), parse_time(criteria.get("end_at"))
 
 
@@ -101,7 +100,7 @@ def _window(criteria: dict[str, Any]) -> tuple[datetime | None, datetime | None]
 def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> BulkPreview:
     result = BulkPreview(kind=kind, rate_per_second=rate_per_second(account))
     if kind == BulkKind.JUNCTION_WINDOW:
-        start, end = _window(criteria)
+        start, end = window_of(criteria)
         problems = rules.junction_check_window(start, end, timezone.now())
         if rules.blocking(problems):
             raise RuleViolation(rules.blocking(problems))
@@ -131,16 +130,10 @@ def _count_orders(
         for pk, external_id in orders.filter(pk__in=list(busy)).values_list("pk", "external_id"):
             result.skip(busy[pk], external_id)
         orders = orders.exclude(pk__in=list(busy))
-    in_flight = Counter(
-        ProviderCall.objects.filter(
-            account=account,
-            operation=ProviderCall.Operation.CHARGEBEE_RESEND_ORDER,
-            state__in=OPEN_CALL_STATES,
-        ).values_list("subject", flat=True)
-    )
     if kind != BulkKind.CHARGEBEE_FULL:
         result.to_send = result.matched - result.skipped_total
         return
+    in_flight = chargebee_calls_in_flight(account)
     if in_flight:
         for order in orders.filter(external_id__in=list(in_flight)):
             reason = rules.chargebee_bulk_skip(order, in_flight=in_flight[order.external_id])
@@ -158,6 +151,20 @@ def _count_orders(
             found = [*result.samples[reason], *examples[:SAMPLES_PER_REASON]]
             result.samples[reason] = found[:SAMPLES_PER_REASON]
     result.to_send = result.matched - result.skipped_total
+
+
+def chargebee_calls_in_flight(
+    account: ProviderAccount, order_ids: list[str] | None = None
+) -> Counter[str]:
+    """Open Chargebee resend calls per order id (all of the account's, or these orders')."""
+    calls = ProviderCall.objects.filter(
+        account=account,
+        operation=ProviderCall.Operation.CHARGEBEE_RESEND_ORDER,
+        state__in=OPEN_CALL_STATES,
+    )
+    if order_ids is not None:
+        calls = calls.filter(subject__in=order_ids)
+    return Counter(calls.values_list("subject", flat=True))
 
 
 def orders_in_progress(

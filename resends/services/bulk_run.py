@@ -25,12 +25,11 @@ from ..engine.outcome import refresh_request_state
 from ..models import Order, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState, Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
-from .bulk import matching_orders, orders_in_progress, parse_time
+from .bulk import chargebee_calls_in_flight, matching_orders, orders_in_progress, window_of
 from .retry import failed_calls, retry_failed
 from .submit import (
     RuleViolation,
     Submitted,
-    chargebee_open_calls,
     enqueue_call,
     submit_chargebee_resend,
     submit_junction_orders,
@@ -123,13 +122,25 @@ def _fan_out_orders(job: BulkJob, room: int) -> None:
     per_request = rules.junction_batch_size() if job.kind == BulkKind.JUNCTION_ORDERS else 1
     wanted = room * per_request
     busy = orders_in_progress(job.account, after_order=job.cursor, excluding_job=job)
+    candidates = list(
+        matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)[: wanted * 4]
+    )
+    in_flight = (
+        chargebee_calls_in_flight(job.account, [o.external_id for o in candidates])
+        if job.kind == BulkKind.CHARGEBEE_FULL
+        else None
+    )
     batch: list[Order] = []
     scanned = 0
-    for order in matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)[: wanted * 4]:
+    for order in candidates:
         scanned += 1
         job.cursor = order.pk
         job.considered += 1
-        reason = _skip_reason(job, order, busy)
+        reason = busy.get(order.pk) or (
+            rules.chargebee_bulk_skip(order, in_flight=in_flight[order.external_id])
+            if in_flight is not None
+            else ""
+        )
         if reason:
             _count_skip(job, reason)
         else:
@@ -144,16 +155,6 @@ def _fan_out_orders(job: BulkJob, room: int) -> None:
     else:
         for order in batch:
             _submit(job, order.external_id, _chargebee_full(job, order))
-
-
-def _skip_reason(job: BulkJob, order: Order, busy: dict[int, str]) -> str:
-    if order.pk in busy:
-        return busy[order.pk]
-    if job.kind == BulkKind.CHARGEBEE_FULL:
-        return rules.chargebee_bulk_skip(
-            order, in_flight=chargebee_open_calls(job.account, order.external_id)
-        )
-    return ""
 
 
 def _count_skip(job: BulkJob, reason: str) -> None:
@@ -189,7 +190,7 @@ def _junction_orders(job: BulkJob, ids: list[str]) -> Any:
 
 
 def _junction_window(job: BulkJob) -> Any:
-    start, end = parse_time(job.criteria.get("start_at")), parse_time(job.criteria.get("end_at"))
+    start, end = window_of(job.criteria)
     return lambda key: submit_junction_window(
         actor=job.created_by, account=job.account, start=start, end=end, note=job.note,
         intent_key=key, channel=Channel.BULK,

@@ -12,23 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from .. import rules
 from ..accounts import default_account
 from ..forms import UTCDateTimeField
 from ..models import BulkJob, BulkKind, BulkState, Provider
-from ..roles import can_audit
 from ..services import bulk, bulk_run
 from ..services.submit import RuleViolation
-from .common import console_view, form_problems, is_htmx
+from .common import form_problems, is_htmx, live_panel, manager_view
 
 TEMPLATE = "resends/bulk_job.html"
-
-
-def _managers_only(request: HttpRequest) -> None:
-    if not can_audit(request.user):
-        raise PermissionDenied("Bulk jobs are for managers.")
 
 
 class BulkJobForm(forms.Form):
@@ -82,9 +75,8 @@ class BulkJobForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@console_view
+@manager_view
 def bulk_new(request: HttpRequest) -> HttpResponse:
-    _managers_only(request)
     form = BulkJobForm(request.POST or None, initial={"kind": BulkKind.JUNCTION_ORDERS})
     context: dict[str, Any] = {"form": form, "preview": None, "problems": []}
     if request.method == "POST":
@@ -119,9 +111,8 @@ def _created_message(job: BulkJob) -> str:
 
 
 @require_GET
-@console_view
+@manager_view
 def bulk_list(request: HttpRequest) -> HttpResponse:
-    _managers_only(request)
     jobs = BulkJob.objects.select_related("created_by", "account", "approved_by")[:100]
     return render(request, "resends/bulk_list.html", {"jobs": jobs})
 
@@ -143,9 +134,8 @@ def _context(request: HttpRequest, job: BulkJob) -> dict[str, Any]:
 
 
 @require_GET
-@console_view
+@manager_view
 def bulk_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _managers_only(request)
     job = get_object_or_404(
         BulkJob.objects.select_related("created_by", "account"), public_id=public_id
     )
@@ -153,26 +143,19 @@ def bulk_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_GET
-@console_view
+@manager_view
 def bulk_progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The live progress panel; 286 (stop polling) once the job can no longer change."""
-    _managers_only(request)
     job = get_object_or_404(BulkJob, public_id=public_id)
     if not is_htmx(request):
         return redirect("resends:bulk-job", public_id=public_id)
     context = _context(request, job)
-    response = render(request, f"{TEMPLATE}#progress", context)
-    if not context["live"]:
-        stop = HttpResponseStopPolling()
-        stop.content = response.content
-        return stop
-    return response
+    return live_panel(request, f"{TEMPLATE}#progress", context, finished=not context["live"])
 
 
 @require_POST
-@console_view
+@manager_view
 def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpResponse:
-    _managers_only(request)
     job = get_object_or_404(BulkJob, public_id=public_id)
     try:
         if action == "pause":

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from .. import rules
-from ..roles import console_user_required
+from ..roles import can_audit, console_user_required
 from ..services.preview import Preview
 from ..services.submit import RuleViolation, Submitted
 
@@ -26,6 +27,30 @@ PREVIEW_PARTIAL = "resends/_resend_form.html#preview"
 def console_view(view: View) -> View:
     """Signed in, and an agent or a manager (anyone else gets 403)."""
     return wraps(view)(login_required(console_user_required(view)))
+
+
+def manager_view(view: View) -> View:
+    """A console view for managers only (agents get 403 too)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_audit(request.user):
+            raise PermissionDenied("This page is for managers.")
+        return view(request, *args, **kwargs)
+
+    return console_view(wrapper)
+
+
+def live_panel(
+    request: HttpRequest, template: str, context: dict[str, Any], *, finished: bool
+) -> HttpResponse:
+    """A polled HTMX panel; once `finished`, the same HTML with status 286 stops the polling."""
+    response = render(request, template, context)
+    if not finished:
+        return response
+    stop = HttpResponseStopPolling()
+    stop.content = response.content
+    return stop
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -9,7 +9,6 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
@@ -25,9 +24,8 @@ from ..charts import (
     stacked_bar_chart,
 )
 from ..models import Provider
-from ..roles import can_audit
 from ..services.reports import DEFAULT_PERIOD, NONE, OTHER, PERIODS, Breakdown, resend_report
-from .common import console_view
+from .common import manager_view
 
 TEMPLATE = "resends/reports.html"
 
@@ -66,10 +64,8 @@ class Section:
 
 
 @require_GET
-@console_view
+@manager_view
 def reports(request: HttpRequest) -> HttpResponse:
-    if not can_audit(request.user):
-        raise PermissionDenied("Outcome reports are for managers.")
     filters = ReportFilters(request.GET)
     filters.is_valid()  # a value it does not know falls back to its default, field by field
     period = filters.cleaned_data.get("period") or DEFAULT_PERIOD

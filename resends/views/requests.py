@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from ..forms import RequestListForm, new_token
 from ..models import ProviderCall, ResendRequest
@@ -22,7 +21,7 @@ from ..presentation import STATE_TONES, call_summary, is_settled
 from ..roles import can_audit
 from ..services.retry import retry_failed, retry_problems
 from ..services.submit import RuleViolation, cancel_returnhelper_resend
-from .common import after_submit, console_view, is_htmx
+from .common import after_submit, console_view, is_htmx, live_panel
 
 TEMPLATE = "resends/request.html"
 LIST_PAGE = 50
@@ -98,12 +97,7 @@ def request_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context = _status_context(request, resend)
     if not is_htmx(request):
         return redirect("resends:request", public_id=public_id)
-    response = render(request, f"{TEMPLATE}#status", context)
-    if context["settled"]:
-        stop = HttpResponseStopPolling()
-        stop.content = response.content
-        return stop
-    return response
+    return live_panel(request, f"{TEMPLATE}#status", context, finished=context["settled"])
 
 
 @require_POST
