@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from .. import rules
 from ..engine.budget import rate_per_second
-from ..models import Order, ProviderAccount, ProviderCall, ResendRequest, ResendTarget
+from ..models import Order, ProviderAccount, ResendRequest, ResendTarget
 from ..models.audit import Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
 from .mirrors import parse_time
-from .submit import OPEN_CALL_STATES, RuleViolation
+from .submit import RuleViolation, chargebee_calls_in_flight
 
 SAMPLES_PER_REASON = 5
 
@@ -151,20 +151,6 @@ def _count_orders(
             found = [*result.samples[reason], *examples[:SAMPLES_PER_REASON]]
             result.samples[reason] = found[:SAMPLES_PER_REASON]
     result.to_send = result.matched - result.skipped_total
-
-
-def chargebee_calls_in_flight(
-    account: ProviderAccount, order_ids: list[str] | None = None
-) -> Counter[str]:
-    """Open Chargebee resend calls per order id (all of the account's, or these orders')."""
-    calls = ProviderCall.objects.filter(
-        account=account,
-        operation=ProviderCall.Operation.CHARGEBEE_RESEND_ORDER,
-        state__in=OPEN_CALL_STATES,
-    )
-    if order_ids is not None:
-        calls = calls.filter(subject__in=order_ids)
-    return Counter(calls.values_list("subject", flat=True))
 
 
 def orders_in_progress(

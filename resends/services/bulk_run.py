@@ -25,11 +25,12 @@ from ..engine.outcome import refresh_request_state
 from ..models import Order, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState, Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
-from .bulk import chargebee_calls_in_flight, matching_orders, orders_in_progress, window_of
+from .bulk import matching_orders, orders_in_progress, window_of
 from .retry import failed_calls, retry_failed
 from .submit import (
     RuleViolation,
     Submitted,
+    chargebee_calls_in_flight,
     enqueue_call,
     submit_chargebee_resend,
     submit_junction_orders,

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Sum
 from .. import rules
 from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
 from ..models.audit import RequestState
-from .submit import OPEN_CALL_STATES, chargebee_open_calls
+from .submit import chargebee_open_calls
 
 IN_PROGRESS = (RequestState.QUEUED, RequestState.RUNNING, RequestState.AWAITING_APPROVAL)
 
@@ -83,7 +83,3 @@ def inventories(order: Order) -> list[tuple[ReturnInventory, list[rules.Problem]
         (inventory, rules.returnhelper_inventory_problems(inventory))
         for inventory in order.inventories.select_related("account").order_by("id")
     ]
-
-
-def open_call_count(request: ResendRequest) -> int:
-    return request.calls.filter(state__in=OPEN_CALL_STATES).count()

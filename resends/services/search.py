@@ -12,7 +12,6 @@ import base64
 import contextlib
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -258,7 +257,3 @@ def _normal(token: str) -> str:
         return str(uuid.UUID(token))
     except ValueError:
         return token
-
-
-def statuses(orders: Iterable[Order]) -> list[str]:
-    return sorted({o.status for o in orders if o.status})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -149,13 +150,22 @@ def _already_submitted(intent_key: str) -> Submitted | None:
 
 
 # --- Chargebee ------------------------------------------------------------------------------
-def chargebee_open_calls(account: ProviderAccount, order_id: str) -> int:
-    return ProviderCall.objects.filter(
+def chargebee_calls_in_flight(
+    account: ProviderAccount, order_ids: list[str] | None = None
+) -> Counter[str]:
+    """Open Chargebee resend calls per order id (all of the account's, or these orders')."""
+    calls = ProviderCall.objects.filter(
         account=account,
-        subject=order_id,
         operation=Op.CHARGEBEE_RESEND_ORDER,
         state__in=OPEN_CALL_STATES,
-    ).count()
+    )
+    if order_ids is not None:
+        calls = calls.filter(subject__in=order_ids)
+    return Counter(calls.values_list("subject", flat=True))
+
+
+def chargebee_open_calls(account: ProviderAccount, order_id: str) -> int:
+    return chargebee_calls_in_flight(account, [order_id])[order_id]
 
 
 def chargebee_check(

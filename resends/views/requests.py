@@ -182,7 +182,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "scope_links": [
             (value, label, _with(params, "scope", value)) for value, label in RequestListForm.SCOPES
         ],
-        "tones": STATE_TONES,
     }
     return render(request, "resends/request_list.html", context)
 

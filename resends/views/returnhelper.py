@@ -69,7 +69,7 @@ def _prefill(order: Order | None) -> dict[str, str]:
 
 
 def _form(
-    request: HttpRequest, candidates: list[ReturnInventory], data: Any, initial: dict[str, Any]
+    candidates: list[ReturnInventory], data: Any, initial: dict[str, Any]
 ) -> ReturnHelperResendForm:
     account = _account(candidates)
     source = data if data is not None else initial
@@ -109,9 +109,9 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
         preselected = [c.pk for c, problems in context["rows"] if not problems]
         if request.GET.getlist("inventory"):
             initial["inventories"] = preselected[: rules.returnhelper_group_max()]
-        form = _form(request, candidates, None, initial)
+        form = _form(candidates, None, initial)
         return render(request, TEMPLATE, {**context, "form": form})
-    form = _form(request, candidates, request.POST, {})
+    form = _form(candidates, request.POST, {})
 
     def build() -> preview.Preview:
         return preview.returnhelper(
@@ -143,5 +143,5 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
 def returnhelper_service_types(request: HttpRequest) -> HttpResponse:
     """The service-type select for the picked warehouse and country (swapped in as they change)."""
     candidates, _ = _candidates(request)
-    form = _form(request, candidates, request.GET, {})
+    form = _form(candidates, request.GET, {})
     return render(request, f"{TEMPLATE}#service-type-field", {"form": form})
