@@ -27,9 +27,12 @@ A GET has no effect at the provider, so a failure after sending it is merely TRA
 from __future__ import annotations
 
 import email.utils
+import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -61,11 +64,28 @@ def new_session() -> requests.Session:
     """The one way to get a Session for provider HTTP: no retries, our User-Agent."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
+    # Provider APIs authenticate per request; a cookie set for one account must never ride along
+    # on another account's call through a kept-alive session.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     # trust_env stays on: production may need HTTPS_PROXY and REQUESTS_CA_BUNDLE.
     no_retries = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)
     adapter = HTTPAdapter(max_retries=no_retries)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    return session
+
+
+_pooled = threading.local()
+
+
+def pooled_session() -> requests.Session:
+    """This thread's Session, so its connections are kept alive between calls: no new TCP (and
+    TLS) handshake per request, and a request leaves as soon as its rate-budget slot comes.
+    Keyed by process id too, so a forked worker never shares its parent's sockets."""
+    key = os.getpid()
+    if getattr(_pooled, "pid", None) != key:
+        _pooled.pid, _pooled.session = key, new_session()
+    session: requests.Session = _pooled.session
     return session
 
 

@@ -13,6 +13,7 @@ from resends.providers.http import (
     Scrubber,
     new_session,
     parse_retry_after,
+    pooled_session,
     retry_after_from,
     send,
 )
@@ -141,3 +142,44 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     assert retry_after_from({"Retry-After": "3", "retry-after-ms": "1500"}) == 1.5
+
+
+def test_a_thread_keeps_one_session_alive_and_it_stores_no_cookie(
+    sandbox: RunningSandbox,
+) -> None:
+    import http.server
+    import threading
+
+    class SetsCookie(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Set-Cookie", "lb=worker-3; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SetsCookie)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session = pooled_session()
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        first, _ = send(session, "GET", url, label="Test", timeout=TIMEOUT)
+        second, _ = send(pooled_session(), "GET", url, label="Test", timeout=TIMEOUT)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert pooled_session() is session
+    assert first.headers["Set-Cookie"].startswith("lb=")
+    assert len(session.cookies) == 0  # never sent on to another account's call
+    assert "Cookie" not in second.request.headers
+    other: list[object] = []
+    worker = threading.Thread(target=lambda: other.append(pooled_session()))
+    worker.start()
+    worker.join()
+    assert other[0] is not session

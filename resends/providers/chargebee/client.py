@@ -20,7 +20,7 @@ from requests.auth import HTTPBasicAuth
 
 from ..base import ErrorClass, Exchange, ProviderError
 from ..errors import http_error, invalid_request, unreadable_answer
-from ..http import Scrubber, Timeout, new_session, send
+from ..http import Scrubber, Timeout, pooled_session, send
 from ..parsing import (
     JsonDict,
     as_bool,
@@ -342,7 +342,7 @@ class ChargebeeClient:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._timeout = timeout
-        self._session = session or new_session()
+        self._session = session or pooled_session()
         self._scrubber = Scrubber([api_key])
 
     @classmethod

@@ -17,7 +17,7 @@ import requests
 
 from ..base import ErrorClass, Exchange, ProviderError
 from ..errors import http_error, invalid_request, sentence, unreadable_answer
-from ..http import Scrubber, Timeout, new_session, send
+from ..http import Scrubber, Timeout, pooled_session, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, iso_z, items, json_body, mapping
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class JunctionClient:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._timeout = timeout
-        self._session = session or new_session()
+        self._session = session or pooled_session()
         self._scrubber = Scrubber([api_key])
 
     @classmethod

@@ -23,7 +23,7 @@ from ..errors import (
     sentence,
     unreadable_answer,
 )
-from ..http import Scrubber, Timeout, new_session, send
+from ..http import Scrubber, Timeout, pooled_session, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, items, json_body, mapping
 
 if TYPE_CHECKING:
@@ -340,7 +340,7 @@ class ReturnHelperClient:
         self._api_key = api_key
         self._api_token = api_token
         self._timeout = timeout
-        self._session = session or new_session()
+        self._session = session or pooled_session()
         self._scrubber = Scrubber([api_key, api_token])
 
     @classmethod
