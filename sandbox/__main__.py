@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
+    # Many handler threads sleep through injected latency while others work; a short GIL switch
+    # interval lets a newly arrived request be stamped without waiting behind them.
+    sys.setswitchinterval(0.001)
     running = start_in_thread(args.host, args.port, config)
     print(f"sandbox listening on {running.url}", flush=True)
     stop = threading.Event()

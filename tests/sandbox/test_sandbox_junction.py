@@ -157,3 +157,24 @@ def test_get_order(sandbox: RunningSandbox, junction: Client) -> None:
     assert answer.json()["last_event"]["status"].count(".") == 2
     assert junction.get("/v3/order/00000000-0000-4000-8000-000000000000").status_code == 404
     assert junction.get("/v3/order/nope").status_code == 422
+
+
+def test_each_request_on_a_kept_alive_connection_is_stamped_when_it_arrived(
+    sandbox: RunningSandbox, junction: Client, control: Client
+) -> None:
+    import time
+
+    moments = []
+    for _ in range(2):
+        before = datetime.now(UTC)
+        assert junction.post(RESEND, json={"order_ids": order_ids(sandbox, 1)}).ok
+        moments.append((before, datetime.now(UTC)))
+        time.sleep(0.3)
+    stamps = [
+        datetime.fromisoformat(e["received_at"].replace("Z", "+00:00"))
+        for e in ledger(control, "junction")
+    ]
+    assert len(stamps) == 2
+    for stamp, (before, after) in zip(stamps, moments, strict=True):
+        assert before <= stamp <= after
+    assert stamps[1] - stamps[0] >= timedelta(seconds=0.3)  # not the first request's stamp
