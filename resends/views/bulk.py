@@ -11,7 +11,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from .. import rules
 from ..accounts import default_account
@@ -91,7 +93,10 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                         note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"],
                     )  # fmt: skip
                     messages.success(request, _created_message(job))
-                    return redirect("resends:bulk-job", public_id=job.public_id)
+                    url = reverse("resends:bulk-job", args=[job.public_id])
+                    # From the HTMX form, a plain redirect would be followed by the XHR and the
+                    # whole job page swapped into #preview: the browser is told to go there.
+                    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
                 context["preview"] = bulk.preview(
                     form.cleaned_data["kind"], form.account(), form.criteria()
                 )
