@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Q
 
+from .countries import iso3
 from .models import LineItem, Order, ReturnInventory
+
+T = TypeVar("T")
 
 # --- Junction -------------------------------------------------------------------------------
 JUNCTION_MAX_WINDOW = timedelta(days=60)
@@ -347,6 +351,109 @@ def returnhelper_address_problems(
             )
         )
     return problems
+
+
+def returnhelper_destination(
+    address: Mapping[str, Any] | None, *, name: str = "", email: str = ""
+) -> dict[str, str]:
+    """Where a resend of a customer's returned items goes: the shipping address of their order
+    (Chargebee's shape), with the order's customer name and email when the address has none."""
+    address = address or {}
+    full_name = " ".join(str(p) for p in (address.get("first_name"), address.get("last_name")) if p)
+    return {
+        "shipmentName": full_name or name,
+        "shipmentStreet1": str(address.get("line1") or ""),
+        "shipmentStreet2": str(address.get("line2") or ""),
+        "shipmentCity": str(address.get("city") or ""),
+        "shipmentState": str(address.get("state") or ""),
+        "shipmentPostalCode": str(address.get("zip") or ""),
+        "shipmentPhone": str(address.get("phone") or ""),
+        "shipmentEmail": str(address.get("email") or "") or email,
+        "shipmentCountryCode": iso3(str(address.get("country") or "")),
+    }
+
+
+def returnhelper_order_destination(order: Order | None) -> dict[str, str]:
+    """The destination the Return Helper form prefills (and a bulk job uses) for this order."""
+    if order is None:
+        return {}
+    return returnhelper_destination(
+        order.raw.get("shipping_address"), name=order.customer_name, email=order.customer_email
+    )
+
+
+# Why a Return Helper bulk job leaves an item out (besides SKIP_RECENT / SKIP_PENDING_ELSEWHERE).
+SKIP_RH_NOT_ON_HOLD = "not on hold (handling is not ohd), e.g. already resent"
+SKIP_RH_NOT_IN_STOCK = "not physically in stock"
+SKIP_RH_PENDING_VAS = "a value-added service is pending"
+SKIP_RH_NO_ADDRESS = "no usable address (no linked order, or its shipping address is incomplete)"
+SKIP_RH_SERVICE_NOT_OFFERED = "the service type is not offered to the customer's country"
+
+
+def returnhelper_bulk_skip(inventory: ReturnInventory) -> str:
+    """The category of the first reason returnhelper_inventory_problems gives, or "" if none."""
+    if inventory.handling_code != RETURNHELPER_ELIGIBLE_HANDLING:
+        return SKIP_RH_NOT_ON_HOLD
+    if not inventory.in_stock:
+        return SKIP_RH_NOT_IN_STOCK
+    if inventory.pending_vas:
+        return SKIP_RH_PENDING_VAS
+    return ""
+
+
+def returnhelper_bulk_skip_filters() -> list[tuple[str, Q]]:
+    """returnhelper_bulk_skip as database filters, in the same order, to count many at once."""
+    not_on_hold = ~Q(handling_code=RETURNHELPER_ELIGIBLE_HANDLING)
+    not_in_stock = Q(in_stock=False)
+    return [
+        (SKIP_RH_NOT_ON_HOLD, not_on_hold),
+        (SKIP_RH_NOT_IN_STOCK, ~not_on_hold & not_in_stock),
+        (SKIP_RH_PENDING_VAS, ~not_on_hold & ~not_in_stock & Q(pending_vas=True)),
+    ]
+
+
+def returnhelper_destination_skip(
+    shipment: dict[str, str], *, countries: Iterable[str], service_types: Iterable[str]
+) -> str:
+    """For a bulk job: "" when returnhelper_address_problems has nothing blocking for this
+    destination, else the skip category (a missing service route or an unusable address)."""
+    problems = blocking(
+        returnhelper_address_problems(shipment, countries=countries, service_types=service_types)
+    )
+    if not problems:
+        return ""
+    if all(p.subject == "shipmentServiceType" for p in problems):
+        return SKIP_RH_SERVICE_NOT_OFFERED
+    return SKIP_RH_NO_ADDRESS
+
+
+def returnhelper_bulk_service_problems(
+    service_type: str, warehouse_id: str, offered: Iterable[str] | None
+) -> list[Problem]:
+    """A bulk job ships every resend with one service type: it must be one the warehouse offers
+    (each destination country is then checked per customer by returnhelper_address_problems)."""
+    if not service_type:
+        return [Problem("service_type", "Pick a service type.")]
+    if offered is None:
+        return [Problem("service_type", "Service types could not be loaded; try again.")]
+    if service_type not in set(offered):
+        return [
+            Problem(
+                "service_type", f"“{service_type}” is not offered from warehouse {warehouse_id}."
+            )
+        ]
+    return []
+
+
+def returnhelper_resends_needed(items: int) -> int:
+    """How many resends one customer's `items` take (at most returnhelper_group_max() each)."""
+    return -(-items // returnhelper_group_max()) if items > 0 else 0
+
+
+def returnhelper_split(items: Sequence[T]) -> list[list[T]]:
+    """One customer's items (one warehouse, one address) in resends of at most the group max."""
+    size = returnhelper_group_max()
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _label(field: str) -> str:

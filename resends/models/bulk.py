@@ -18,6 +18,10 @@ class BulkKind(models.TextChoices):
     JUNCTION_ORDERS = "junction_orders", "Junction: replay webhooks for matching orders"
     JUNCTION_WINDOW = "junction_window", "Junction: replay webhooks for a window"
     CHARGEBEE_FULL = "chargebee_full", "Chargebee: full resend of matching orders"
+    RETURNHELPER_INVENTORIES = (
+        "returnhelper_inventories",
+        "Return Helper: resend matching return inventories",
+    )
 
 
 class BulkState(models.TextChoices):
@@ -53,6 +57,9 @@ class BulkJob(models.Model):
         default=dict, help_text="The stored filter or window, resolved on the server when it runs."
     )
     reason_code = models.CharField(max_length=100, blank=True)
+    service_type = models.CharField(
+        max_length=100, blank=True, help_text="Return Helper: the resend shipment service type."
+    )
     note = models.TextField(blank=True)
     dry_run = models.BooleanField(default=False)
     state = models.CharField(max_length=20, choices=BulkState.choices)
@@ -77,7 +84,8 @@ class BulkJob(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Fan-out progress: how far through the matching orders (by primary key) the job has got.
+    # Fan-out progress: how far through the matching orders (by primary key) the job has got;
+    # for Return Helper, through the customers' orders whose items it resends.
     cursor = models.BigIntegerField(default=0)
     fanout_done = models.BooleanField(default=False)
     considered = models.PositiveIntegerField(default=0)

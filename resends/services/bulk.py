@@ -1,15 +1,20 @@
 """Bulk jobs: preview what a stored filter or window matches, create the job, approve or reject it.
 
 The preview counts what the stored filter matches in the database (never a list in a form or in
-memory) and, for each order left out, why: the categories and their filters are in rules.py.
+memory) and, for each order or item left out, why: the categories and their filters are in
+rules.py. Return Helper items are grouped per customer order (one address per shipment), so their
+destinations are checked once per order, on the order's address alone.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
@@ -20,10 +25,12 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .. import rules
+from ..accounts import default_account
 from ..engine.budget import rate_per_second
-from ..models import Order, ProviderAccount, ResendRequest, ResendTarget
+from ..models import Order, Provider, ProviderAccount, ResendRequest, ResendTarget, ReturnInventory
 from ..models.audit import Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
+from . import lookups
 from .mirrors import parse_time
 from .submit import RuleViolation, chargebee_calls_in_flight
 
@@ -66,30 +73,101 @@ class BulkPreview:
             "windows": self.windows,
         }
 
+    @property
+    def unit(self) -> str:
+        """What the job goes through: return items for Return Helper, orders otherwise."""
+        return "items" if self.kind == BulkKind.RETURNHELPER_INVENTORIES else "orders"
+
     def skip(self, reason: str, subject: str) -> None:
-        self.skipped[reason] += 1
-        if len(self.samples[reason]) < SAMPLES_PER_REASON:
-            self.samples[reason].append(subject)
+        self.add_skips(reason, 1, [subject])
+
+    def add_skips(self, reason: str, count: int, examples: Iterable[str]) -> None:
+        if count <= 0:
+            return
+        self.skipped[reason] += count
+        found = [*self.samples[reason], *examples]
+        self.samples[reason] = found[:SAMPLES_PER_REASON]
+
+
+PROVIDER_OF_KIND: dict[str, str] = {
+    BulkKind.JUNCTION_ORDERS: Provider.JUNCTION,
+    BulkKind.JUNCTION_WINDOW: Provider.JUNCTION,
+    BulkKind.CHARGEBEE_FULL: Provider.CHARGEBEE,
+    BulkKind.RETURNHELPER_INVENTORIES: Provider.RETURNHELPER,
+}
+
+
+def provider_of(kind: str) -> str:
+    return PROVIDER_OF_KIND[kind]
+
+
+def account_for(kind: str, code: str | None = None) -> ProviderAccount:
+    """The kind's provider account: the one named by `code`, or the provider's default."""
+    if not code:
+        return default_account(provider_of(kind))
+    account = ProviderAccount.objects.filter(code=code, is_active=True).first()
+    if account is None or account.provider != provider_of(kind):
+        raise RuleViolation(
+            [rules.Problem("account", f"No active {provider_of(kind)} account “{code}”.")]
+        )
+    return account
 
 
 # --- the stored criteria ---------------------------------------------------------------------
+TIME_RANGES = (
+    ("created_from", "provider_created_at__gte"),
+    ("created_to", "provider_created_at__lt"),
+    ("updated_from", "provider_updated_at__gte"),
+    ("updated_to", "provider_updated_at__lt"),
+)
+# The criteria each kind reads (the rest of a stored filter is ignored), and its time range.
+CRITERIA_OF_KIND: dict[str, tuple[str, ...]] = {
+    BulkKind.JUNCTION_ORDERS: ("status", "updated_from", "updated_to"),
+    BulkKind.JUNCTION_WINDOW: ("start_at", "end_at"),
+    BulkKind.CHARGEBEE_FULL: ("status", "updated_from", "updated_to"),
+    BulkKind.RETURNHELPER_INVENTORIES: ("warehouse_id", "created_from", "created_to", "sku", "rma"),
+}
+TIME_RANGE_OF_KIND: dict[str, tuple[str, str]] = {
+    BulkKind.JUNCTION_ORDERS: ("updated_from", "updated_to"),
+    BulkKind.JUNCTION_WINDOW: ("start_at", "end_at"),
+    BulkKind.CHARGEBEE_FULL: ("updated_from", "updated_to"),
+    BulkKind.RETURNHELPER_INVENTORIES: ("created_from", "created_to"),
+}
+
+
+def _in_time_ranges(rows: QuerySet[Any], criteria: dict[str, Any]) -> QuerySet[Any]:
+    for name, lookup in TIME_RANGES:
+        if criteria.get(name):
+            moment = parse_time(criteria[name])
+            if moment is None:
+                raise RuleViolation([rules.Problem(name, f"“{criteria[name]}” is not a time.")])
+            rows = rows.filter(**{lookup: moment})
+    return rows
+
+
 def matching_orders(account: ProviderAccount, criteria: dict[str, Any]) -> QuerySet[Order]:
     """The orders a stored filter matches: status, created and updated ranges (ISO times)."""
     orders = Order.objects.filter(account=account)
     if criteria.get("status"):
         orders = orders.filter(status=criteria["status"])
-    for name, lookup in (
-        ("created_from", "provider_created_at__gte"),
-        ("created_to", "provider_created_at__lt"),
-        ("updated_from", "provider_updated_at__gte"),
-        ("updated_to", "provider_updated_at__lt"),
-    ):
+    return _in_time_ranges(orders, criteria).order_by("pk")
+
+
+def matching_inventories(
+    account: ProviderAccount, criteria: dict[str, Any]
+) -> QuerySet[ReturnInventory]:
+    """The return items a stored filter matches: one warehouse (required: a resend ships from
+    one), received (created) and updated ranges, and optionally an exact SKU or RMA."""
+    warehouse = str(criteria.get("warehouse_id") or "").strip()
+    if not warehouse:
+        raise RuleViolation(
+            [rules.Problem("warehouse_id", "Pick the warehouse: a resend ships from one.")]
+        )
+    items = ReturnInventory.objects.filter(account=account, warehouse_id=warehouse)
+    for name in ("sku", "rma"):
         if criteria.get(name):
-            moment = parse_time(criteria[name])
-            if moment is None:
-                raise RuleViolation([rules.Problem(name, f"“{criteria[name]}” is not a time.")])
-            orders = orders.filter(**{lookup: moment})
-    return orders.order_by("pk")
+            items = items.filter(**{name: str(criteria[name]).strip()})
+    return _in_time_ranges(items, criteria).order_by("pk")
 
 
 def window_of(criteria: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -97,8 +175,17 @@ def window_of(criteria: dict[str, Any]) -> tuple[datetime | None, datetime | Non
 
 
 # --- preview ----------------------------------------------------------------------------------
-def preview(kind: str, account: ProviderAccount, criteria: dict[str, Any]) -> BulkPreview:
+def preview(
+    kind: str, account: ProviderAccount, criteria: dict[str, Any], *, service_type: str = ""
+) -> BulkPreview:
+    """`service_type`: the Return Helper shipment service type (other kinds have none)."""
     result = BulkPreview(kind=kind, rate_per_second=rate_per_second(account))
+    if kind == BulkKind.RETURNHELPER_INVENTORIES:
+        items = matching_inventories(account, criteria).order_by()
+        routes = returnhelper_routes(account, str(criteria["warehouse_id"]).strip(), service_type)
+        result.matched = items.count()
+        count_inventories(items, routes=routes, busy=inventories_in_progress(account), into=result)
+        return result
     if kind == BulkKind.JUNCTION_WINDOW:
         start, end = window_of(criteria)
         problems = rules.junction_check_window(start, end, timezone.now())
@@ -140,17 +227,33 @@ def _count_orders(
             if reason:
                 result.skip(reason, order.external_id)
         orders = orders.exclude(external_id__in=list(in_flight))
-    filters = rules.chargebee_bulk_skip_filters()
-    counts = orders.aggregate(
+    _count_filtered(orders, rules.chargebee_bulk_skip_filters(), result)
+    result.to_send = result.matched - result.skipped_total
+
+
+def _count_filtered(rows: QuerySet[Any], filters: list[tuple[str, Q]], result: BulkPreview) -> None:
+    """Count each skip category of `filters` (disjoint, from rules.py) in one aggregate."""
+    counts = rows.aggregate(
         **{f"skip{i}": Count("pk", filter=q) for i, (_, q) in enumerate(filters)}
     )
     for i, (reason, q) in enumerate(filters):
         if counts[f"skip{i}"]:
-            result.skipped[reason] += counts[f"skip{i}"]
-            examples = orders.filter(q).order_by("pk").values_list("external_id", flat=True)
-            found = [*result.samples[reason], *examples[:SAMPLES_PER_REASON]]
-            result.samples[reason] = found[:SAMPLES_PER_REASON]
-    result.to_send = result.matched - result.skipped_total
+            examples = rows.filter(q).order_by("pk").values_list("external_id", flat=True)
+            result.add_skips(reason, counts[f"skip{i}"], examples[:SAMPLES_PER_REASON])
+
+
+def _in_progress(targets: QuerySet[ResendTarget], key: str) -> dict[int, str]:
+    recent = timezone.now() - rules.DUPLICATE_WINDOW
+    rows = targets.filter(
+        ~Q(request__state__in=ResendRequest.FINAL_STATES)
+        | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
+    ).values_list(key, "request__channel", "request__state")
+    busy: dict[int, str] = {}
+    for pk, channel, state in rows:
+        elsewhere = channel in (Channel.BULK, Channel.SCHEDULE) and state != RequestState.SUCCEEDED
+        if elsewhere or pk not in busy:
+            busy[pk] = rules.SKIP_PENDING_ELSEWHERE if elsewhere else rules.SKIP_RECENT
+    return busy
 
 
 def orders_in_progress(
@@ -158,22 +261,186 @@ def orders_in_progress(
 ) -> dict[int, str]:
     """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago.
     A running job asks only about the orders after its cursor, leaving out its own resends."""
-    recent = timezone.now() - rules.DUPLICATE_WINDOW
     targets = ResendTarget.objects.filter(
         request__account=account, order__isnull=False, order_id__gt=after_order
     )
     if excluding_job is not None:
         targets = targets.exclude(request__bulk_job=excluding_job)
-    rows = targets.filter(
-        ~Q(request__state__in=ResendRequest.FINAL_STATES)
-        | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
-    ).values_list("order_id", "request__channel", "request__state")
-    busy: dict[int, str] = {}
-    for order_id, channel, state in rows:
-        elsewhere = channel in (Channel.BULK, Channel.SCHEDULE) and state != RequestState.SUCCEEDED
-        if elsewhere or order_id not in busy:
-            busy[order_id] = rules.SKIP_PENDING_ELSEWHERE if elsewhere else rules.SKIP_RECENT
-    return busy
+    return _in_progress(targets, "order_id")
+
+
+def inventories_in_progress(
+    account: ProviderAccount,
+    *,
+    after_order: int | None = None,
+    excluding_job: BulkJob | None = None,
+) -> dict[int, str]:
+    """Return items (by pk) in a resend in progress or one that succeeded moments ago; a running
+    job asks only about the items of the orders after its cursor, leaving out its own."""
+    targets = ResendTarget.objects.filter(request__account=account, inventory__isnull=False)
+    if after_order is not None:
+        targets = targets.filter(inventory__order_id__gt=after_order)
+    if excluding_job is not None:
+        targets = targets.exclude(request__bulk_job=excluding_job)
+    return _in_progress(targets, "inventory_id")
+
+
+# --- Return Helper: destinations and grouping -----------------------------------------------------
+class ReferenceUnavailable(RuleViolation):
+    """Return Helper's countries or service types cannot be loaded right now (try again)."""
+
+
+@dataclass
+class ReturnHelperRoutes:
+    """What Return Helper ships from one warehouse with the job's service type, loaded once per
+    preview or fan-out step (the lookups are cached; the per-country answers are kept here)."""
+
+    account: ProviderAccount
+    warehouse_id: str
+    service_type: str
+    countries: list[str]
+    _services: dict[str, list[str]] = field(default_factory=dict)
+
+    def services_to(self, country: str) -> list[str]:
+        if not country:
+            return []
+        if country not in self._services:
+            found = lookups.returnhelper_service_types(self.account, self.warehouse_id, country)
+            if found is None:
+                raise ReferenceUnavailable(
+                    [rules.Problem("service_type", "Service types could not be loaded; try again.")]
+                )
+            self._services[country] = found
+        return self._services[country]
+
+    def shipment(self, destination: dict[str, str]) -> dict[str, str]:
+        return {**destination, "shipmentServiceType": self.service_type}
+
+    def skip_reason(self, shipment: dict[str, str]) -> str:
+        return rules.returnhelper_destination_skip(
+            shipment,
+            countries=self.countries,
+            service_types=self.services_to(shipment.get("shipmentCountryCode", "")),
+        )
+
+
+def returnhelper_warehouse_services(
+    account: ProviderAccount, warehouse_id: str
+) -> list[tuple[str, str]] | None:
+    """(code, name) of the service types the warehouse offers to any country; None when the
+    reference data cannot be loaded right now."""
+    countries = lookups.returnhelper_countries(account)
+    if countries is None:
+        return None
+    offered: dict[str, str] = {}
+    for country in countries:
+        options = lookups.returnhelper_service_options(account, warehouse_id, country)
+        if options is None:
+            return None
+        for code, name in options:
+            offered.setdefault(code, name)
+    return list(offered.items())
+
+
+def mirrored_warehouses(account: ProviderAccount) -> list[str]:
+    """The warehouses the mirror holds return items in (what a bulk job can pick from)."""
+    rows = ReturnInventory.objects.filter(account=account).order_by("warehouse_id")
+    return list(rows.values_list("warehouse_id", flat=True).distinct())
+
+
+def service_type_choices(
+    account: ProviderAccount, warehouses: Iterable[str]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Service types grouped by warehouse (for a select); a warehouse whose list cannot be
+    loaded right now is left out (the preview then says so)."""
+    grouped = []
+    for warehouse in warehouses:
+        offered = returnhelper_warehouse_services(account, warehouse)
+        if offered:
+            options = [(code, f"{name} ({code})") for code, name in offered]
+            grouped.append((f"Warehouse {warehouse}", options))
+    return grouped
+
+
+def returnhelper_routes(
+    account: ProviderAccount, warehouse_id: str, service_type: str
+) -> ReturnHelperRoutes:
+    """The job's service type checked against the warehouse, as the single form checks it."""
+    if not service_type:
+        raise RuleViolation(rules.returnhelper_bulk_service_problems("", warehouse_id, []))
+    offered = returnhelper_warehouse_services(account, warehouse_id)
+    countries = lookups.returnhelper_countries(account)
+    if offered is None or countries is None:
+        raise ReferenceUnavailable(
+            rules.returnhelper_bulk_service_problems(service_type, warehouse_id, None)
+        )
+    problems = rules.returnhelper_bulk_service_problems(
+        service_type, warehouse_id, [code for code, _ in offered]
+    )
+    if problems:
+        raise RuleViolation(problems)
+    return ReturnHelperRoutes(account, warehouse_id, service_type, countries)
+
+
+def count_inventories(
+    items: QuerySet[ReturnInventory],
+    *,
+    routes: ReturnHelperRoutes,
+    busy: dict[int, str],
+    into: BulkPreview,
+) -> None:
+    """Count in the database what the fan-out decides item by item, in the same order: a resend
+    in progress, then the item rules (rules.returnhelper_bulk_skip_filters), then the customer's
+    destination, checked once per order; each order's items make
+    rules.returnhelper_resends_needed(n) requests."""
+    result = into
+    items = items.order_by()
+    if busy:
+        for pk, external_id in items.filter(pk__in=list(busy)).values_list("pk", "external_id"):
+            result.skip(busy[pk], external_id)
+        items = items.exclude(pk__in=list(busy))
+    filters = rules.returnhelper_bulk_skip_filters()
+    _count_filtered(items, filters, result)
+    eligible = items.exclude(reduce(or_, (q for _, q in filters)))
+    orderless = eligible.filter(order__isnull=True)
+    result.add_skips(
+        rules.SKIP_RH_NO_ADDRESS,
+        orderless.count(),
+        orderless.order_by("pk").values_list("external_id", flat=True)[:SAMPLES_PER_REASON],
+    )
+    per_order = dict(
+        eligible.filter(order__isnull=False)
+        .values("order_id")
+        .annotate(n=Count("pk"))
+        .values_list("order_id", "n")
+    )
+    skipped: Counter[str] = Counter()
+    example_orders: dict[str, list[int]] = defaultdict(list)
+    destinations = (
+        Order.objects.filter(pk__in=eligible.values("order_id"))
+        .values_list("pk", "raw__shipping_address", "customer_name", "customer_email")
+        .iterator(chunk_size=2000)
+    )
+    for order_id, address, name, email in destinations:
+        count = per_order.get(order_id, 0)
+        shipment = routes.shipment(
+            rules.returnhelper_destination(
+                address if isinstance(address, dict) else None, name=name, email=email
+            )
+        )
+        reason = routes.skip_reason(shipment)
+        if reason:
+            skipped[reason] += count
+            if len(example_orders[reason]) < SAMPLES_PER_REASON:
+                example_orders[reason].append(order_id)
+        else:
+            result.to_send += count
+            result.requests += rules.returnhelper_resends_needed(count)
+    for reason, count in skipped.items():
+        found = eligible.filter(order_id__in=example_orders[reason]).order_by("pk")
+        result.add_skips(
+            reason, count, found.values_list("external_id", flat=True)[:SAMPLES_PER_REASON]
+        )
 
 
 # --- creating and deciding ---------------------------------------------------------------------
@@ -188,13 +455,15 @@ def create_job(
     account: ProviderAccount,
     criteria: dict[str, Any],
     reason_code: str = "",
+    service_type: str = "",
     note: str = "",
     dry_run: bool = False,
     channel: str = "web",
     schedule_name: str = "",
     slot: datetime | None = None,
 ) -> tuple[BulkJob, bool]:
-    """(job, created). A schedule's second tick for the same slot returns the first job."""
+    """(job, created). A schedule's second tick for the same slot returns the first job.
+    `service_type` is the Return Helper shipment service type, checked against the warehouse."""
     if kind == BulkKind.CHARGEBEE_FULL:
         reason_problems = rules.chargebee_reason_problems(reason_code)
         if reason_problems:
@@ -203,7 +472,7 @@ def create_job(
         existing = BulkJob.objects.filter(schedule_name=schedule_name, slot=slot).first()
         if existing:
             return existing, False
-    counted = preview(kind, account, criteria)
+    counted = preview(kind, account, criteria, service_type=service_type)
     if dry_run:
         state = BulkState.DRY_RUN
     elif counted.requests > approval_threshold():
@@ -219,6 +488,7 @@ def create_job(
                 kind=kind,
                 criteria=criteria,
                 reason_code=reason_code,
+                service_type=service_type,
                 note=note,
                 dry_run=dry_run,
                 state=state,

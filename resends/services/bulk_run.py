@@ -3,7 +3,10 @@
 `advance` is called again and again (by a task that re-rings itself): each call keeps at most
 WINDOW of the job's resends in progress by creating the next few from the stored filter, in one
 transaction with the cursor, so a crash mid-chunk redoes the chunk and the intent keys
-(`bulk:<job>:<order>`) make the redo create nothing twice. Memory stays bounded by the window.
+(`bulk:<job>:<order>`, for Return Helper `bulk:<job>:rh:<order>:<first item>`) make the redo
+create nothing twice. Memory stays bounded by the window. Return Helper items go by customer
+order (the cursor): each order's eligible items, at its address, in resends of at most the group
+maximum; items with no order are counted as skipped in the first step.
 Each resend is an ordinary request with ordinary exactly-once calls, in the "bulk" lane of the
 rate budget, so agents' resends go first.
 """
@@ -11,6 +14,7 @@ rate budget, so agents' resends go first.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,10 +26,21 @@ from django.utils import timezone
 
 from .. import rules
 from ..engine.outcome import refresh_request_state
-from ..models import Order, ProviderCall, ResendRequest, ResendTarget
+from ..models import Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
 from ..models.audit import CallState, Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
-from .bulk import matching_orders, orders_in_progress, window_of
+from .bulk import (
+    BulkPreview,
+    ReferenceUnavailable,
+    ReturnHelperRoutes,
+    count_inventories,
+    inventories_in_progress,
+    matching_inventories,
+    matching_orders,
+    orders_in_progress,
+    returnhelper_routes,
+    window_of,
+)
 from .retry import failed_calls, retry_failed
 from .submit import (
     RuleViolation,
@@ -35,6 +50,7 @@ from .submit import (
     submit_chargebee_resend,
     submit_junction_orders,
     submit_junction_window,
+    submit_returnhelper_resend,
 )
 
 UNFINISHED = (RequestState.QUEUED, RequestState.RUNNING)
@@ -115,6 +131,8 @@ def _fan_out(job: BulkJob, *, room: int) -> None:
     elif job.kind == BulkKind.JUNCTION_WINDOW:
         _submit(job, "window", _junction_window(job))
         job.fanout_done = True
+    elif job.kind == BulkKind.RETURNHELPER_INVENTORIES:
+        _fan_out_inventories(job, room)
     else:
         _fan_out_orders(job, room)
 
@@ -158,22 +176,97 @@ def _fan_out_orders(job: BulkJob, room: int) -> None:
             _submit(job, order.external_id, _chargebee_full(job, order))
 
 
-def _count_skip(job: BulkJob, reason: str) -> None:
-    job.skipped += 1
-    job.skip_counts = {**job.skip_counts, reason: job.skip_counts.get(reason, 0) + 1}
+def _fan_out_inventories(job: BulkJob, room: int) -> None:
+    """The next customers' orders after the cursor: each one's eligible items in resends of at
+    most the group maximum, to the order's address, until `room` resends are made."""
+    items = matching_inventories(job.account, job.criteria)
+    first_step = job.cursor == 0 and job.considered == 0
+    try:
+        routes = returnhelper_routes(
+            job.account, str(job.criteria.get("warehouse_id") or "").strip(), job.service_type
+        )
+    except ReferenceUnavailable:
+        return  # Return Helper's reference data cannot be loaded: try again at the next step
+    except RuleViolation as refused:  # e.g. the warehouse no longer offers the service type
+        after = (
+            Q(order_id__gt=job.cursor) | Q(order__isnull=True)
+            if first_step
+            else Q(order_id__gt=job.cursor)
+        )
+        rest = items.filter(after).count()
+        _count_skip(job, refused.problems[0].message[:120], rest)
+        job.considered += rest
+        job.fanout_done = True
+        return
+    if first_step:
+        _count_orderless(job, items.filter(order__isnull=True), routes)
+    limit = room * 4
+    order_ids = list(
+        items.filter(order_id__gt=job.cursor)
+        .order_by("order_id")
+        .values_list("order_id", flat=True)
+        .distinct()[:limit]
+    )
+    busy = inventories_in_progress(job.account, after_order=job.cursor, excluding_job=job)
+    orders = Order.objects.in_bulk(order_ids)
+    by_order: dict[int, list[ReturnInventory]] = defaultdict(list)
+    for item in items.filter(order_id__in=order_ids).order_by("order_id", "pk"):
+        by_order[item.order_id].append(item)  # type: ignore[index]
+    made = 0
+    for order_id in order_ids:
+        shipment = routes.shipment(rules.returnhelper_order_destination(orders[order_id]))
+        try:
+            destination_skip = routes.skip_reason(shipment)
+        except ReferenceUnavailable:
+            return  # a service list could not be loaded: this order again at the next step
+        job.cursor = order_id
+        sendable = []
+        for item in by_order[order_id]:
+            job.considered += 1
+            reason = busy.get(item.pk) or rules.returnhelper_bulk_skip(item)
+            if reason:
+                _count_skip(job, reason)
+            else:
+                sendable.append(item)
+        if sendable and destination_skip:
+            _count_skip(job, destination_skip, len(sendable))
+        elif sendable:
+            for group in rules.returnhelper_split(sendable):
+                key = f"rh:{order_id}:{group[0].pk}"
+                _submit(job, key, _returnhelper(job, group, shipment, routes), items=len(group))
+                made += 1
+        if made >= room:
+            return
+    if len(order_ids) < limit:
+        job.fanout_done = True  # no customer's order after the cursor
 
 
-def _submit(job: BulkJob, key: str, make: Any) -> None:
-    """Create one resend for the job; a refusal or an identical resend elsewhere is a skip."""
+def _count_orderless(job: BulkJob, items: Any, routes: ReturnHelperRoutes) -> None:
+    """Items with no order have no address to ship to: counted (by their first reason) once."""
+    counted = BulkPreview(kind=job.kind)
+    count_inventories(items, routes=routes, busy=inventories_in_progress(job.account), into=counted)
+    for reason, n in counted.skipped.items():
+        _count_skip(job, reason, n)
+    job.considered += counted.skipped_total
+
+
+def _count_skip(job: BulkJob, reason: str, items: int = 1) -> None:
+    job.skipped += items
+    job.skip_counts = {**job.skip_counts, reason: job.skip_counts.get(reason, 0) + items}
+
+
+def _submit(job: BulkJob, key: str, make: Any, *, items: int = 1) -> None:
+    """Create one resend for the job; a refusal or an identical resend elsewhere is a skip (of
+    each of its `items`)."""
     try:
         with transaction.atomic():
             submitted: Submitted = make(f"bulk:{job.public_id}:{key}")
             if submitted.created:
                 ResendRequest.objects.filter(pk=submitted.request.pk).update(bulk_job=job)
             elif submitted.request.bulk_job_id != job.pk:
-                _count_skip(job, rules.SKIP_RECENT)
+                _count_skip(job, rules.SKIP_RECENT, items)
     except RuleViolation as violation:
-        _count_skip(job, violation.problems[0].message[:120])
+        _count_skip(job, violation.problems[0].message[:120], items)
 
 
 def _chargebee_full(job: BulkJob, order: Order) -> Any:
@@ -195,6 +288,17 @@ def _junction_window(job: BulkJob) -> Any:
     return lambda key: submit_junction_window(
         actor=job.created_by, account=job.account, start=start, end=end, note=job.note,
         intent_key=key, channel=Channel.BULK,
+    )  # fmt: skip
+
+
+def _returnhelper(
+    job: BulkJob, group: list[ReturnInventory], shipment: dict[str, str], routes: ReturnHelperRoutes
+) -> Any:
+    country = shipment.get("shipmentCountryCode", "")
+    return lambda key: submit_returnhelper_resend(
+        actor=job.created_by, inventories=group, shipment=shipment, countries=routes.countries,
+        service_types=routes.services_to(country), note=job.note, intent_key=key,
+        channel=Channel.BULK,
     )  # fmt: skip
 
 

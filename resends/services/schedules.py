@@ -4,6 +4,8 @@ Managers create the schedule in the admin (django-celery-beat, database schedule
 `resends.tasks.run_scheduled_replay` and keyword arguments such as
 
     {"kind": "junction_window", "account": "junction", "lookback_hours": 24, "owner": "manager"}
+    {"kind": "returnhelper_inventories", "account": "returnhelper", "warehouse": "11",
+     "service_type": "usps", "lookback_hours": 24, "owner": "manager"}
 
 A run is keyed by (schedule, slot), the tick's time floored to `slot_minutes`, so two ticks for one
 slot (a restarted or doubled beat) make one job; a run whose previous one is still going is
@@ -57,9 +59,12 @@ def run_schedule(
     reason_code: str = "",
     note: str = "",
     status: str = "",
+    warehouse: str = "",
+    service_type: str = "",
     now: datetime | None = None,
 ) -> tuple[BulkJob, bool]:
-    """(job, created) for this schedule's current slot."""
+    """(job, created) for this schedule's current slot. Return Helper schedules
+    (returnhelper_inventories) name the `warehouse` and the `service_type`."""
     if kind not in BulkKind.values:
         raise RuleViolation([rules.Problem("kind", f"Unknown kind “{kind}”.")])
     slot = slot_of(now or timezone.now(), max(1, int(slot_minutes)))
@@ -69,12 +74,12 @@ def run_schedule(
     provider_account = ProviderAccount.objects.get(code=account)
     actor = _owner(owner)
     since = slot - timedelta(hours=float(lookback_hours))
-    if kind == BulkKind.JUNCTION_WINDOW:
-        criteria = {"start_at": since.isoformat(), "end_at": slot.isoformat()}
-    else:
-        criteria = {"updated_from": since.isoformat(), "updated_to": slot.isoformat()}
-        if status:
-            criteria["status"] = status
+    start, end = bulk.TIME_RANGE_OF_KIND[kind]
+    criteria = {start: since.isoformat(), end: slot.isoformat()}
+    if status and "status" in bulk.CRITERIA_OF_KIND[kind]:
+        criteria["status"] = status
+    if warehouse:
+        criteria["warehouse_id"] = str(warehouse)
     note = note or f"Scheduled run of “{name}” for {slot:%Y-%m-%d %H:%M} UTC."
     still_going = BulkJob.objects.filter(schedule_name=name, state__in=BulkJob.ACTIVE_STATES)
     if still_going.exists():
@@ -83,13 +88,13 @@ def run_schedule(
                 skipped = BulkJob.objects.create(
                     created_by=actor, channel="schedule", account=provider_account, kind=kind,
                     criteria=criteria, note=note, state=BulkState.SKIPPED, schedule_name=name,
-                    slot=slot, dry_run=dry_run,
+                    slot=slot, dry_run=dry_run, service_type=service_type,
                 )  # fmt: skip
         except IntegrityError:  # the same slot, recorded by another tick a moment ago
             return BulkJob.objects.get(schedule_name=name, slot=slot), False
         return skipped, True
     return bulk.create_job(
         actor=actor, kind=kind, account=provider_account, criteria=criteria,
-        reason_code=reason_code, note=note, dry_run=dry_run, channel="schedule",
-        schedule_name=name, slot=slot,
+        reason_code=reason_code, service_type=service_type, note=note, dry_run=dry_run,
+        channel="schedule", schedule_name=name, slot=slot,
     )  # fmt: skip

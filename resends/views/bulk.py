@@ -3,7 +3,7 @@ resume, cancel, retry the failed items, and approve or reject another manager's 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -16,9 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import rules
-from ..accounts import default_account
 from ..forms import UTCDateTimeField
-from ..models import BulkJob, BulkKind, BulkState, Provider
+from ..models import BulkJob, BulkKind, BulkState, ProviderAccount
 from ..services import bulk, bulk_run
 from ..services.submit import RuleViolation
 from .common import form_problems, is_htmx, live_panel, manager_view
@@ -33,6 +32,14 @@ class BulkJobForm(forms.Form):
     updated_to = UTCDateTimeField(required=False, label="Orders updated before (UTC)")
     start_at = UTCDateTimeField(required=False, label="Window start (UTC)")
     end_at = UTCDateTimeField(required=False, label="Window end (UTC)")
+    warehouse_id = forms.ChoiceField(required=False, label="Warehouse")
+    created_from = UTCDateTimeField(required=False, label="Items received from (UTC)")
+    created_to = UTCDateTimeField(required=False, label="Items received before (UTC)")
+    sku = forms.CharField(required=False, max_length=100, label="SKU (optional)")
+    rma = forms.CharField(required=False, max_length=64, label="RMA (optional)")
+    service_type = forms.CharField(
+        required=False, max_length=100, label="Service type", widget=forms.Select
+    )
     reason_code = forms.ChoiceField(required=False, label="Reason code (Chargebee)")
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
@@ -43,12 +50,28 @@ class BulkJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         codes = rules.chargebee_reason_codes()
         self.fields["reason_code"].choices = [("", "—"), *((c, c) for c in codes)]
+        account = bulk.account_for(BulkKind.RETURNHELPER_INVENTORIES)
+        warehouses = bulk.mirrored_warehouses(account)
+        cast(forms.ChoiceField, self.fields["warehouse_id"]).choices = [
+            ("", "Pick a warehouse"),
+            *((w, w) for w in warehouses),
+        ]
+        cast(forms.Select, self.fields["service_type"].widget).choices = [
+            ("", "Pick a service type"),
+            *bulk.service_type_choices(account, warehouses),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") == BulkKind.JUNCTION_WINDOW and not data.get("start_at"):
+        kind = data.get("kind")
+        if kind == BulkKind.JUNCTION_WINDOW and not data.get("start_at"):
             self.add_error("start_at", "A window needs a start.")
-        if data.get("kind") != BulkKind.JUNCTION_WINDOW and not (
+        elif kind == BulkKind.RETURNHELPER_INVENTORIES:
+            if not data.get("warehouse_id"):
+                self.add_error("warehouse_id", "Pick the warehouse: a resend ships from one.")
+            if not data.get("created_from"):
+                self.add_error("created_from", "Narrow the items: give a received-from time.")
+        elif kind != BulkKind.JUNCTION_WINDOW and not (
             data.get("updated_from") or data.get("status")
         ):
             self.add_error("updated_from", "Narrow the orders: give at least a start or a status.")
@@ -56,24 +79,19 @@ class BulkJobForm(forms.Form):
 
     def criteria(self) -> dict[str, str]:
         data = self.cleaned_data
-        names = (
-            ("start_at", "end_at")
-            if data["kind"] == BulkKind.JUNCTION_WINDOW
-            else ("status", "updated_from", "updated_to")
-        )
         return {
             name: (data[name].isoformat() if hasattr(data[name], "isoformat") else data[name])
-            for name in names
+            for name in bulk.CRITERIA_OF_KIND[data["kind"]]
             if data.get(name)
         }
 
-    def account(self) -> Any:
-        provider = (
-            Provider.JUNCTION
-            if self.cleaned_data["kind"].startswith("junction")
-            else Provider.CHARGEBEE
-        )
-        return default_account(provider)
+    def chosen_service_type(self) -> str:
+        if self.cleaned_data["kind"] != BulkKind.RETURNHELPER_INVENTORIES:
+            return ""
+        return str(self.cleaned_data.get("service_type") or "")
+
+    def account(self) -> ProviderAccount:
+        return bulk.account_for(self.cleaned_data["kind"])
 
 
 @require_http_methods(["GET", "POST"])
@@ -90,7 +108,8 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                     job, _ = bulk.create_job(
                         actor=request.user, kind=form.cleaned_data["kind"], account=form.account(),
                         criteria=form.criteria(), reason_code=form.cleaned_data["reason_code"],
-                        note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"],
+                        service_type=form.chosen_service_type(), note=form.cleaned_data["note"],
+                        dry_run=form.cleaned_data["dry_run"],
                     )  # fmt: skip
                     messages.success(request, _created_message(job))
                     url = reverse("resends:bulk-job", args=[job.public_id])
@@ -98,11 +117,13 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                     # whole job page swapped into #preview: the browser is told to go there.
                     return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
                 context["preview"] = bulk.preview(
-                    form.cleaned_data["kind"], form.account(), form.criteria()
-                )
+                    form.cleaned_data["kind"], form.account(), form.criteria(),
+                    service_type=form.chosen_service_type(),
+                )  # fmt: skip
             except RuleViolation as violation:
                 context["problems"] = violation.problems
     context["threshold"] = bulk.approval_threshold()
+    context["group_max"] = rules.returnhelper_group_max()
     name = "resends/bulk_new.html#preview" if is_htmx(request) else "resends/bulk_new.html"
     return render(request, name, context)
 

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import rules
 from ..accounts import default_account
-from ..countries import iso3
 from ..forms import ReturnHelperResendForm, new_token
 from ..models import Order, Provider, ProviderAccount, ReturnInventory
 from ..services import lookups, preview
@@ -51,21 +50,7 @@ def _warehouse(candidates: list[ReturnInventory], picked_ids: list[str]) -> str:
 
 
 def _prefill(order: Order | None) -> dict[str, str]:
-    if order is None:
-        return {}
-    address: dict[str, Any] = order.raw.get("shipping_address") or {}
-    name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
-    return {
-        "shipmentName": name or order.customer_name,
-        "shipmentStreet1": address.get("line1", ""),
-        "shipmentStreet2": address.get("line2", ""),
-        "shipmentCity": address.get("city", ""),
-        "shipmentState": address.get("state", ""),
-        "shipmentPostalCode": address.get("zip", ""),
-        "shipmentPhone": address.get("phone", ""),
-        "shipmentEmail": address.get("email", "") or order.customer_email,
-        "shipmentCountryCode": iso3(address.get("country", "")),
-    }
+    return rules.returnhelper_order_destination(order)
 
 
 def _form(

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from resends.models import BulkJob, BulkKind, ProviderAccount
+from resends.models import BulkJob, BulkKind
 from resends.roles import can_audit
 from resends.services import bulk, bulk_run
 from resends.services.mirrors import parse_time
@@ -37,6 +37,16 @@ class Command(BaseCommand):
             command.add_argument("--updated-from", help="Orders updated at or after (ISO time).")
             command.add_argument("--updated-to", help="Orders updated before (ISO time).")
             command.add_argument("--status", help="Only orders with this provider status.")
+            command.add_argument(
+                "--warehouse", help="Return Helper warehouse id (returnhelper_inventories)."
+            )
+            command.add_argument("--created-from", help="Items received at or after (ISO time).")
+            command.add_argument("--created-to", help="Items received before (ISO time).")
+            command.add_argument("--sku", help="Only return items with this SKU.")
+            command.add_argument("--rma", help="Only return items with this RMA.")
+            command.add_argument(
+                "--service-type", default="", help="Return Helper shipment service type."
+            )
             if action == "create":
                 command.add_argument(
                     "--as", dest="username", required=True, help="Manager creating it."
@@ -55,48 +65,57 @@ class Command(BaseCommand):
                 self._status(options["job"])
                 return
             kind = options["kind"]
-            account = self._account(kind, options.get("account"))
+            account = bulk.account_for(kind, options.get("account"))
             criteria = self._criteria(kind, options)
+            service_type = options["service_type"] or ""
             if action == "preview":
-                self._print_preview(bulk.preview(kind, account, criteria))
+                self._print_preview(
+                    bulk.preview(kind, account, criteria, service_type=service_type)
+                )
                 return
             job, _ = bulk.create_job(
                 actor=self._manager(options["username"]), kind=kind, account=account,
-                criteria=criteria, reason_code=options["reason"], note=options["note"],
-                dry_run=options["dry_run"], channel="cli",
+                criteria=criteria, reason_code=options["reason"], service_type=service_type,
+                note=options["note"], dry_run=options["dry_run"], channel="cli",
             )  # fmt: skip
         except RuleViolation as violation:
             raise CommandError(str(violation)) from None
         self.stdout.write(f"Bulk job #{job.pk} ({job.public_id}): {job.get_state_display()}.")
         self._print_preview_json(job.preview)
 
-    def _account(self, kind: str, code: str | None) -> ProviderAccount:
-        code = code or ("junction" if kind.startswith("junction") else "chargebee")
-        account = ProviderAccount.objects.filter(code=code, is_active=True).first()
-        if account is None:
-            raise CommandError(f"No active provider account “{code}”.")
-        return account
+    # criteria key -> the option that gives it
+    OPTIONS = {
+        "start_at": "start",
+        "end_at": "end",
+        "status": "status",
+        "updated_from": "updated_from",
+        "updated_to": "updated_to",
+        "warehouse_id": "warehouse",
+        "created_from": "created_from",
+        "created_to": "created_to",
+        "sku": "sku",
+        "rma": "rma",
+    }
+    TIMES = {"start_at", "end_at", "updated_from", "updated_to", "created_from", "created_to"}
 
     def _criteria(self, kind: str, options: dict[str, Any]) -> dict[str, str]:
-        names = (
-            {"start_at": "start", "end_at": "end"}
-            if kind == BulkKind.JUNCTION_WINDOW
-            else {"updated_from": "updated_from", "updated_to": "updated_to"}
-        )
         criteria = {}
-        for key, option in names.items():
+        for key in bulk.CRITERIA_OF_KIND[kind]:
+            option = self.OPTIONS[key]
             value = options.get(option)
-            if value:
-                if parse_time(value) is None:
-                    raise CommandError(
-                        f"--{option.replace('_', '-')}: “{value}” is not an ISO time."
-                    )
-                criteria[key] = value
-        if options.get("status") and kind != BulkKind.JUNCTION_WINDOW:
-            criteria["status"] = options["status"]
+            if not value:
+                continue
+            if key in self.TIMES and parse_time(value) is None:
+                raise CommandError(f"--{option.replace('_', '-')}: “{value}” is not an ISO time.")
+            criteria[key] = value
         if kind == BulkKind.JUNCTION_WINDOW and "start_at" not in criteria:
             raise CommandError("A junction_window job needs --start.")
-        if kind != BulkKind.JUNCTION_WINDOW and not criteria:
+        if kind == BulkKind.RETURNHELPER_INVENTORIES:
+            if "warehouse_id" not in criteria:
+                raise CommandError("A returnhelper_inventories job needs --warehouse.")
+            if "created_from" not in criteria:
+                raise CommandError("Narrow the items with --created-from.")
+        elif kind != BulkKind.JUNCTION_WINDOW and not criteria:
             raise CommandError("Narrow the orders with --updated-from, --updated-to or --status.")
         return criteria
 
