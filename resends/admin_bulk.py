@@ -1,9 +1,10 @@
-"""Admin for bulk jobs (read-only audit) and for schedules (django-celery-beat's periodic tasks,
-with the timezone they run in and each schedule's run history)."""
+"""Admin for bulk jobs and saved filters (read-only audit) and for schedules (django-celery-beat's
+periodic tasks, with the timezone they run in and each schedule's run history)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
@@ -12,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
-from .models import BulkJob
+from .models import BulkJob, SavedFilter
 
 RUN_HISTORY = 20
 
@@ -30,7 +31,7 @@ class BulkJobAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("state", "kind", "channel", "dry_run")
-    search_fields = ("=public_id", "schedule_name", "=created_by__username")
+    search_fields = ("=public_id", "schedule_name", "saved_filter_name", "=created_by__username")
     date_hierarchy = "created_at"
     list_select_related = ("created_by", "approved_by", "account")
     readonly_fields = [f.name for f in BulkJob._meta.fields] + ["console_link"]
@@ -50,6 +51,59 @@ class BulkJobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SavedFilter)
+class SavedFilterAdmin(ReadOnlyAdmin):
+    """Saved on the new-bulk-job page by managers; here to audit them and the jobs they made."""
+
+    list_display = ("name", "kind", "account", "created_by", "created_at", "updated_at", "runs")
+    list_filter = ("kind", "account")
+    search_fields = ("name", "=created_by__username")
+    list_select_related = ("account", "created_by")
+    readonly_fields = [f.name for f in SavedFilter._meta.fields] + ["use_link", "recent_jobs"]
+
+    @admin.display(description="Jobs")
+    def runs(self, saved: SavedFilter) -> int:
+        return saved.jobs.count()
+
+    @admin.display(description="Console")
+    def use_link(self, saved: SavedFilter) -> str:
+        url = f"{reverse('resends:bulk-new')}?{urlencode({'filter': saved.name})}"
+        return format_html('<a href="{}">Start a bulk job from it</a>', url)
+
+    @admin.display(description=f"Last {RUN_HISTORY} jobs")
+    def recent_jobs(self, saved: SavedFilter) -> str:
+        jobs = saved.jobs.order_by("-created_at")[:RUN_HISTORY]
+        if not jobs:
+            return "No jobs yet."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">#{}</a> {} UTC: {}</li>',
+                (
+                    (
+                        reverse("resends:bulk-job", args=[job.public_id]),
+                        job.pk,
+                        f"{job.created_at:%Y-%m-%d %H:%M}",
+                        job.get_state_display(),
+                    )
+                    for job in jobs
+                ),
+            ),
+        )
 
 
 admin.site.unregister(PeriodicTask)

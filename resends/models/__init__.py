@@ -3,6 +3,7 @@ from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendT
 from .budget import RateBudgetState
 from .bulk import BulkJob, BulkKind, BulkState
 from .mirrors import LineItem, Order, ReturnInventory
+from .saved_filter import SavedFilter
 from .webhooks import WebhookEvent
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "ResendRequest",
     "ResendTarget",
     "ReturnInventory",
+    "SavedFilter",
     "WebhookEvent",
 ]

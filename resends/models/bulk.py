@@ -56,6 +56,17 @@ class BulkJob(models.Model):
     criteria = models.JSONField(
         default=dict, help_text="The stored filter or window, resolved on the server when it runs."
     )
+    saved_filter = models.ForeignKey(
+        "resends.SavedFilter",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        help_text="The saved filter the job's criteria were copied from, if any.",
+    )
+    saved_filter_name = models.CharField(
+        max_length=100, blank=True, help_text="Its name when the job was made (kept if deleted)."
+    )
     reason_code = models.CharField(max_length=100, blank=True)
     service_type = models.CharField(
         max_length=100, blank=True, help_text="Return Helper: the resend shipment service type."

@@ -27,7 +27,15 @@ from django.utils import timezone
 from .. import rules
 from ..accounts import default_account
 from ..engine.budget import rate_per_second
-from ..models import Order, Provider, ProviderAccount, ResendRequest, ResendTarget, ReturnInventory
+from ..models import (
+    Order,
+    Provider,
+    ProviderAccount,
+    ResendRequest,
+    ResendTarget,
+    ReturnInventory,
+    SavedFilter,
+)
 from ..models.audit import Channel, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
 from . import lookups
@@ -461,9 +469,24 @@ def create_job(
     channel: str = "web",
     schedule_name: str = "",
     slot: datetime | None = None,
+    saved_filter: SavedFilter | None = None,
 ) -> tuple[BulkJob, bool]:
     """(job, created). A schedule's second tick for the same slot returns the first job.
-    `service_type` is the Return Helper shipment service type, checked against the warehouse."""
+    `service_type` is the Return Helper shipment service type, checked against the warehouse;
+    `saved_filter` is the saved filter the criteria were copied from (recorded with the job)."""
+    if saved_filter is not None and (saved_filter.kind, saved_filter.account_id) != (
+        kind,
+        account.pk,
+    ):
+        raise RuleViolation(
+            [
+                rules.Problem(
+                    "filter",
+                    f"The saved filter “{saved_filter}” is for {saved_filter.get_kind_display()} "
+                    f"({saved_filter.account}).",
+                )
+            ]
+        )
     if kind == BulkKind.CHARGEBEE_FULL:
         reason_problems = rules.chargebee_reason_problems(reason_code)
         if reason_problems:
@@ -495,6 +518,8 @@ def create_job(
                 preview=counted.as_json(),
                 schedule_name=schedule_name,
                 slot=slot,
+                saved_filter=saved_filter,
+                saved_filter_name=saved_filter.name if saved_filter else "",
             )
     except IntegrityError:  # the same slot, created by another tick a moment ago
         return BulkJob.objects.get(schedule_name=schedule_name, slot=slot), False

@@ -17,8 +17,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from .. import rules
 from ..forms import UTCDateTimeField
-from ..models import BulkJob, BulkKind, BulkState, ProviderAccount
-from ..services import bulk, bulk_run
+from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
+from ..services import bulk, bulk_filters, bulk_run
+from ..services.mirrors import parse_time
 from ..services.submit import RuleViolation
 from .common import form_problems, is_htmx, live_panel, manager_view
 
@@ -45,6 +46,12 @@ class BulkJobForm(forms.Form):
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     dry_run = forms.BooleanField(required=False, label="Dry run: preview and record, send nothing")
+    saved_filter = forms.ModelChoiceField(
+        queryset=SavedFilter.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    filter_name = forms.CharField(
+        required=False, max_length=100, label="Save this filter as", strip=True
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,6 +67,16 @@ class BulkJobForm(forms.Form):
             ("", "Pick a service type"),
             *bulk.service_type_choices(account, warehouses),
         ]
+
+    @classmethod
+    def initial_from(cls, saved: SavedFilter) -> dict[str, Any]:
+        """The form's fields as the saved filter sets them (times as the inputs show them)."""
+        initial: dict[str, Any] = {"kind": saved.kind, "saved_filter": saved.pk}
+        for name, value in saved.criteria.items():
+            if name in cls.base_fields:
+                field = cls.base_fields[name]
+                initial[name] = parse_time(value) if isinstance(field, UTCDateTimeField) else value
+        return initial
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -97,25 +114,36 @@ class BulkJobForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @manager_view
 def bulk_new(request: HttpRequest) -> HttpResponse:
-    form = BulkJobForm(request.POST or None, initial={"kind": BulkKind.JUNCTION_ORDERS})
-    context: dict[str, Any] = {"form": form, "preview": None, "problems": []}
+    """Preview, create, or save the filter under a name; `?filter=NAME` starts from a saved one."""
+    context: dict[str, Any] = {"preview": None, "problems": [], "saved": None, "loaded": None}
+    initial: dict[str, Any] = {"kind": BulkKind.JUNCTION_ORDERS}
+    if request.method == "GET" and request.GET.get("filter"):
+        try:
+            context["loaded"] = bulk_filters.find_filter(request.GET["filter"])
+            initial = BulkJobForm.initial_from(context["loaded"])
+        except RuleViolation as violation:
+            context["problems"] = violation.problems
+    form = BulkJobForm(request.POST or None, initial=initial)
+    context["form"] = form
     if request.method == "POST":
         if not form.is_valid():
             context["problems"] = form_problems(form)
         else:
             try:
-                if request.POST.get("action") == "create":
-                    job, _ = bulk.create_job(
-                        actor=request.user, kind=form.cleaned_data["kind"], account=form.account(),
-                        criteria=form.criteria(), reason_code=form.cleaned_data["reason_code"],
-                        service_type=form.chosen_service_type(), note=form.cleaned_data["note"],
-                        dry_run=form.cleaned_data["dry_run"],
-                    )  # fmt: skip
+                action = request.POST.get("action")
+                if action == "create":
+                    job = _create(request, form)
                     messages.success(request, _created_message(job))
                     url = reverse("resends:bulk-job", args=[job.public_id])
                     # From the HTMX form, a plain redirect would be followed by the XHR and the
                     # whole job page swapped into #preview: the browser is told to go there.
                     return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
+                if action == "save_filter":
+                    context["saved"], context["saved_new"] = bulk_filters.save_filter(
+                        actor=request.user, name=form.cleaned_data["filter_name"],
+                        kind=form.cleaned_data["kind"], account=form.account(),
+                        criteria=form.criteria(),
+                    )  # fmt: skip
                 context["preview"] = bulk.preview(
                     form.cleaned_data["kind"], form.account(), form.criteria(),
                     service_type=form.chosen_service_type(),
@@ -124,8 +152,22 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                 context["problems"] = violation.problems
     context["threshold"] = bulk.approval_threshold()
     context["group_max"] = rules.returnhelper_group_max()
+    context["saved_filters"] = SavedFilter.objects.select_related("account")
     name = "resends/bulk_new.html#preview" if is_htmx(request) else "resends/bulk_new.html"
     return render(request, name, context)
+
+
+def _create(request: HttpRequest, form: BulkJobForm) -> BulkJob:
+    kind, account, criteria = form.cleaned_data["kind"], form.account(), form.criteria()
+    source = bulk_filters.unchanged(
+        form.cleaned_data["saved_filter"], kind=kind, account=account, criteria=criteria
+    )
+    job, _ = bulk.create_job(
+        actor=request.user, kind=kind, account=account, criteria=criteria,
+        reason_code=form.cleaned_data["reason_code"], service_type=form.chosen_service_type(),
+        note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"], saved_filter=source,
+    )  # fmt: skip
+    return job
 
 
 def _created_message(job: BulkJob) -> str:

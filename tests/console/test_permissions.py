@@ -29,6 +29,7 @@ from resends.models import (
     ProviderCall,
     ResendRequest,
     ReturnInventory,
+    SavedFilter,
 )
 from resends.services import bulk
 
@@ -275,3 +276,30 @@ def test_bulk_actions_need_the_csrf_token_too(manager: User, second_manager: Use
     assert browser.post(url, {"csrfmiddlewaretoken": token}).status_code == 302
     job.refresh_from_db()
     assert job.state == BulkState.PAUSED
+
+
+def test_only_managers_save_bulk_filters_and_only_with_the_csrf_token(
+    agent: User, outsider: User, manager: User
+) -> None:
+    """Saving a filter is a POST to the new-bulk-job page (no URL of its own): refused to anyone
+    but managers, and to managers without the CSRF token."""
+    url = reverse("resends:bulk-new")
+    data = {
+        "kind": BulkKind.CHARGEBEE_FULL,
+        "status": "shipped",
+        "filter_name": "shipped",
+        "action": "save_filter",
+    }
+    for someone in (agent, outsider):
+        assert signed_in(Client(), someone).post(url, data).status_code == 403
+    browser = signed_in(Client(enforce_csrf_checks=True), manager)
+    assert browser.post(url, data).status_code == 403
+    assert not SavedFilter.objects.exists()
+
+    browser.get(reverse("resends:find"))
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    assert browser.post(url, {**data, "csrfmiddlewaretoken": token}).status_code == 200
+    assert SavedFilter.objects.get().created_by == manager
+    loaded = browser.get(url, {"filter": "shipped"})
+    assert loaded.status_code == 200 and 'id="loaded-filter"' in text(loaded)
+    assert signed_in(Client(), agent).get(url, {"filter": "shipped"}).status_code == 403

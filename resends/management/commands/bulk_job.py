@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from resends.models import BulkJob, BulkKind
+from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
 from resends.roles import can_audit
-from resends.services import bulk, bulk_run
+from resends.services import bulk, bulk_filters, bulk_run
 from resends.services.mirrors import parse_time
 from resends.services.submit import RuleViolation
 
@@ -19,14 +19,20 @@ class Command(BaseCommand):
     help = (
         "Bulk replays: `bulk_job preview ...` counts what a window or filter matches and why items "
         "are skipped; `bulk_job create ...` creates the job (large ones wait for a second "
-        "manager's approval); `bulk_job status JOB` prints its progress."
+        "manager's approval); `--filter NAME` runs a saved filter; `bulk_job status JOB` prints "
+        "its progress."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         for action in ("preview", "create"):
             command = sub.add_parser(action, help=f"{action} a bulk job")
-            command.add_argument("--kind", required=True, choices=BulkKind.values)
+            command.add_argument(
+                "--kind", choices=BulkKind.values, help="What to do (default: the filter's)."
+            )
+            command.add_argument(
+                "--filter", dest="saved_filter", help="Run a saved filter (by its name)."
+            )
             command.add_argument(
                 "--account", help="Provider account code (default: the kind's provider)."
             )
@@ -64,9 +70,16 @@ class Command(BaseCommand):
             if action == "status":
                 self._status(options["job"])
                 return
-            kind = options["kind"]
-            account = bulk.account_for(kind, options.get("account"))
-            criteria = self._criteria(kind, options)
+            saved = None
+            if options.get("saved_filter"):
+                saved = bulk_filters.find_filter(options["saved_filter"])
+                kind, account, criteria = self._from_filter(saved, options)
+            else:
+                kind = options.get("kind") or ""
+                if not kind:
+                    raise CommandError("Give --kind, or --filter NAME to run a saved filter.")
+                account = bulk.account_for(kind, options.get("account"))
+                criteria = self._criteria(kind, options)
             service_type = options["service_type"] or ""
             if action == "preview":
                 self._print_preview(
@@ -77,6 +90,7 @@ class Command(BaseCommand):
                 actor=self._manager(options["username"]), kind=kind, account=account,
                 criteria=criteria, reason_code=options["reason"], service_type=service_type,
                 note=options["note"], dry_run=options["dry_run"], channel="cli",
+                saved_filter=saved,
             )  # fmt: skip
         except RuleViolation as violation:
             raise CommandError(str(violation)) from None
@@ -118,6 +132,21 @@ class Command(BaseCommand):
         elif kind != BulkKind.JUNCTION_WINDOW and not criteria:
             raise CommandError("Narrow the orders with --updated-from, --updated-to or --status.")
         return criteria
+
+    def _from_filter(
+        self, saved: SavedFilter, options: dict[str, Any]
+    ) -> tuple[str, ProviderAccount, dict[str, Any]]:
+        """The saved filter's kind, account and a copy of its criteria (not mixed with others)."""
+        given = [f"--{o.replace('_', '-')}" for o in self.OPTIONS.values() if options.get(o)]
+        if given:
+            raise CommandError(f"--filter runs the saved criteria as they are; drop {given[0]}.")
+        if options.get("kind") and options["kind"] != saved.kind:
+            raise CommandError(f"The saved filter “{saved}” is for {saved.kind} jobs.")
+        if options.get("account") and options["account"] != saved.account.code:
+            raise CommandError(
+                f"The saved filter “{saved}” is for the {saved.account.code} account."
+            )
+        return saved.kind, saved.account, dict(saved.criteria)
 
     def _manager(self, username: str) -> Any:
         user = get_user_model().objects.filter(username=username).first()
