@@ -214,13 +214,16 @@ RATE_PER_SECOND = {
     "chargebee": env_float("CHARGEBEE_RATE_PER_SECOND", 5.0),
     "returnhelper": env_float("RETURNHELPER_RATE_PER_SECOND", 5.0),
 }
+# How much the time from our departure gate to the provider may vary (seconds): departures are
+# counted over one second plus this, so the provider never sees more than the rate in any second.
+RATE_ARRIVAL_ALLOWANCE_SECONDS = env_float("RATE_ARRIVAL_ALLOWANCE_SECONDS", 0.03)
 
 # A bulk job making more provider requests than this waits for a second manager's approval.
 BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
-# The submitter of a bulk job is emailed when it ends, and once if this share of its finished
-# items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
 # Resends of one bulk job in progress at once (bounds memory and queue depth).
 BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
+# The submitter of a bulk job is emailed when it ends, and once if this share of its finished
+# items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
 BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2)
 BULK_FAILURE_ALERT_MIN_ITEMS = env_int("BULK_FAILURE_ALERT_MIN_ITEMS", 20, minimum=1)
 

@@ -372,6 +372,13 @@ def most_in_one_second(times: list[float]) -> int:
     return best
 
 
+def tightest_span(times: list[float], count: int) -> float:
+    """The shortest time in which `count` consecutive requests arrived (R + 1 of them inside one
+    second would break the budget, so above 1 s is the margin left)."""
+    spans = [times[i + count - 1] - times[i] for i in range(len(times) - count + 1)]
+    return min(spans, default=float("nan"))
+
+
 def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: float,
            rss: dict[str, int], queries: float, preview_seconds: float, create_seconds: float) -> None:  # fmt: skip
     sent = len(times)
@@ -393,6 +400,9 @@ def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: 
     peak = most_in_one_second(times)
     print(
         f"  most requests in any 1-second window: {peak} (R = {args.rate:g})   {'met' if peak <= args.rate else 'MISSED'}"
+    )
+    print(
+        f"  tightest span of R + 1 consecutive arrivals: {tightest_span(times, int(args.rate) + 1):.3f} s (above 1 s means no 1-second window holds more than R)"
     )
     if per_second:
         print(

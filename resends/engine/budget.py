@@ -1,9 +1,12 @@
 """One request budget per provider account, shared by every worker process and host.
 
-Sending slots are handed out 1/rate seconds apart (GCRA with no burst, plus a 1% margin), so no
-one-second window holds more than `rate` requests however many workers send. A worker reserves
-the next free slot, does its database work, and sleeps until the slot just before the request
-leaves, so the slots stay packed (no rate is lost to wake-up delays) and requests leave on time.
+Sending slots are handed out (1 + allowance)/rate seconds apart (GCRA with no burst). A worker
+reserves the next free slot, does its database work, and sleeps until the slot just before the
+request leaves, so the slots stay packed (no rate is lost to wake-up delays) and requests leave
+on time. A departure gate then lets at most `rate` requests leave in any 1 + allowance seconds:
+a request that leaves late cannot bunch up with the ones after it, and as long as the time from
+the gate to the provider varies by less than the allowance (RATE_ARRIVAL_ALLOWANCE_SECONDS), the
+provider never sees more than `rate` requests in any second.
 
 The state is in Redis when there is one (one Lua script on Redis's own clock, so hosts need not
 agree on the time) and in a database row otherwise (the embedded default).
@@ -38,11 +41,6 @@ class Lane(StrEnum):
 # How far ahead each lane may reserve, in seconds (single) or in slots (bulk).
 SINGLE_HORIZON_SECONDS = 2.0
 BULK_HORIZON_SLOTS = 2
-# Slots are this much wider than 1/rate.
-MARGIN = 1.01
-# Departures are counted over this window (a little over a second: the request still has to
-# travel after it is counted).
-DEPARTURE_WINDOW = 1.02
 
 
 @dataclass(frozen=True)
@@ -68,9 +66,21 @@ def rate_per_second(account: ProviderAccount) -> float:
     return float(settings.RATE_PER_SECOND[account.provider])
 
 
+def departure_window() -> float:
+    """Departures are counted over this many seconds: one, plus the allowance for the time the
+    request still spends between the gate and the provider."""
+    return 1.0 + float(settings.RATE_ARRIVAL_ALLOWANCE_SECONDS)
+
+
+def slot_interval(rate: float) -> float:
+    """Slots as far apart as the gate lets requests leave, so an on-time request never waits
+    at the gate."""
+    return departure_window() / rate
+
+
 class Store(Protocol):
     def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot: ...
-    def depart(self, account_id: int, rate: float) -> float: ...
+    def depart(self, account_id: int, rate: float, window: float) -> float: ...
     def cool_down(self, account_id: int, seconds: float) -> None: ...
     def reset(self, account_id: int) -> None: ...
 
@@ -79,17 +89,17 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     rate = rate_per_second(account)
     if rate <= 0:
         return FREE  # 0 means unlimited
-    return store().reserve(account.pk, MARGIN / rate, lane)
+    return store().reserve(account.pk, slot_interval(rate), lane)
 
 
 def depart(account: ProviderAccount) -> None:
-    """The last gate, just before the request leaves: at most `rate` departures in any window of
-    DEPARTURE_WINDOW seconds. Slots already space requests; this absorbs a late wake-up that
-    would otherwise put two of them closer than a slot apart."""
+    """The last gate, just before the request leaves: at most `rate` departures in any
+    departure_window(). Slots already space requests; this holds back one that woke late so it
+    cannot bunch up with the ones after it."""
     rate = rate_per_second(account)
     if rate <= 0:
         return
-    while (wait := store().depart(account.pk, rate)) > 0:
+    while (wait := store().depart(account.pk, rate, departure_window())) > 0:
         time.sleep(wait)
 
 
@@ -170,10 +180,9 @@ class RedisStore:
         reserved, wait = (answer.decode() if isinstance(answer, bytes) else answer).split()
         return Slot(reserved == "1", max(0.0, float(wait)))
 
-    def depart(self, account_id: int, rate: float) -> float:
+    def depart(self, account_id: int, rate: float, window: float) -> float:
         answer: Any = self._depart(
-            keys=[self._keys(account_id)[3]],
-            args=[rate, DEPARTURE_WINDOW, uuid.uuid4().hex],
+            keys=[self._keys(account_id)[3]], args=[rate, window, uuid.uuid4().hex]
         )
         return max(0.0, float(answer))
 
@@ -207,13 +216,13 @@ class DatabaseStore:
             state.save(update_fields=["next_free_at"])
             return Slot(True, slot - now)
 
-    def depart(self, account_id: int, rate: float) -> float:
+    def depart(self, account_id: int, rate: float, window: float) -> float:
         with transaction.atomic():
             state = self._locked(account_id)
             now = time.time()
-            recent = [t for t in state.departures if t > now - DEPARTURE_WINDOW]
+            recent = [t for t in state.departures if t > now - window]
             if len(recent) >= rate:
-                return min(recent) + DEPARTURE_WINDOW - now
+                return min(recent) + window - now
             state.departures = [*recent, now]
             state.save(update_fields=["departures"])
             return 0.0
