@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
@@ -68,15 +69,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class SavedFilterAdmin(ReadOnlyAdmin):
     """Saved on the new-bulk-job page by managers; here to audit them and the jobs they made."""
 
-    list_display = ("name", "kind", "account", "created_by", "created_at", "updated_at", "runs")
+    list_display = (
+        "name", "kind", "account", "created_by", "updated_by", "updated_at", "runs",
+    )  # fmt: skip
     list_filter = ("kind", "account")
-    search_fields = ("name", "=created_by__username")
-    list_select_related = ("account", "created_by")
+    search_fields = ("name", "=created_by__username", "=updated_by__username")
+    list_select_related = ("account", "created_by", "updated_by")
     readonly_fields = [f.name for f in SavedFilter._meta.fields] + ["use_link", "recent_jobs"]
 
-    @admin.display(description="Jobs")
-    def runs(self, saved: SavedFilter) -> int:
-        return saved.jobs.count()
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).annotate(job_count=Count("jobs"))
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # Managers may drop a filter nobody should use any more; the jobs it made keep its name
+        # and their own copy of its criteria, and the admin log records who deleted it.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    @admin.display(description="Jobs", ordering="job_count")
+    def runs(self, saved: Any) -> int:
+        return int(saved.job_count)
 
     @admin.display(description="Console")
     def use_link(self, saved: SavedFilter) -> str:

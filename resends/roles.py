@@ -29,6 +29,7 @@ MANAGER_PERMISSIONS = (
     "resends.view_savedfilter",
     "resends.add_savedfilter",
     "resends.change_savedfilter",
+    "resends.delete_savedfilter",
     "resends.approve_resendrequest",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.add_periodictask",

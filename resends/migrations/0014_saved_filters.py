@@ -71,6 +71,17 @@ class Migration(migrations.Migration):
                         to=settings.AUTH_USER_MODEL,
                     ),
                 ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        help_text="Who last saved it (a schedule naming it runs what they saved).",
+                    ),
+                ),
             ],
             options={
                 "ordering": ["name"],

@@ -1,9 +1,10 @@
-"""Managers save bulk-job filters and see them in the admin (resends/roles.py lists these)."""
+"""Managers save bulk-job filters, see them in the admin and delete them there (resends/roles.py
+lists these)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-CODENAMES = ("view_savedfilter", "add_savedfilter", "change_savedfilter")
+CODENAMES = ("view_savedfilter", "add_savedfilter", "change_savedfilter", "delete_savedfilter")
 
 
 def grant(apps, schema_editor):

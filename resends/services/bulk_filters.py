@@ -84,13 +84,18 @@ def save_filter(
         if existing is not None:
             if existing.kind != kind:
                 raise taken
-            existing.account, existing.criteria = account, kept
-            existing.save(update_fields=["account", "criteria", "updated_at"])
+            existing.account, existing.criteria, existing.updated_by = account, kept, actor
+            existing.save(update_fields=["account", "criteria", "updated_by", "updated_at"])
             return existing, False
         try:
             with transaction.atomic():
                 made = SavedFilter.objects.create(
-                    name=name, kind=kind, account=account, criteria=kept, created_by=actor
+                    name=name,
+                    kind=kind,
+                    account=account,
+                    criteria=kept,
+                    created_by=actor,
+                    updated_by=actor,
                 )
         except IntegrityError:  # saved under the same name by someone else a moment ago
             raise taken from None
