@@ -140,6 +140,34 @@ def test_return_helper_resend_refuses_an_ineligible_item(console, page) -> None:
     assert call.tracking_number and call.provider_status == "completed"
 
 
+def test_the_service_types_follow_the_warehouse_of_the_picked_items(console, page) -> None:  # type: ignore[no-untyped-def]
+    """Warehouse 11 (New Jersey) and 22 (France) offer different services to the USA: the list
+    is fetched again when the agent's pick moves to another warehouse."""
+    make_user("alice", group=AGENTS)
+    eligible = [
+        i
+        for i in ReturnInventory.objects.order_by("pk")
+        if not rules.returnhelper_inventory_problems(i)
+    ]
+    at_nj = next(i for i in eligible if i.warehouse_id == "11")
+    at_fr = next(i for i in eligible if i.warehouse_id == "22")
+    sign_in(page, console.url, "alice")
+    page.goto(f"{console.url}/returnhelper/?inventory={at_nj.pk}&inventory={at_fr.pk}")
+    services = page.locator("#id_shipmentServiceType option")
+
+    page.locator(f"#inv-{at_nj.pk}").check()
+    page.locator("#id_shipmentCountryCode").select_option("usa")
+    expect(services.filter(has_text="UPS Ground")).to_have_count(1)
+    expect(services.filter(has_text="DHL Express Worldwide")).to_have_count(0)
+    page.camera("new-jersey")
+
+    page.locator(f"#inv-{at_nj.pk}").uncheck()
+    page.locator(f"#inv-{at_fr.pk}").check()
+    expect(services.filter(has_text="DHL Express Worldwide")).to_have_count(1)
+    expect(services.filter(has_text="UPS Ground")).to_have_count(0)
+    page.camera("france")
+
+
 def test_junction_window_replay_is_split_into_60_day_requests(console, page) -> None:  # type: ignore[no-untyped-def]
     make_user("alice", group=AGENTS)
     sign_in(page, console.url, "alice")
