@@ -14,13 +14,14 @@ from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from .admin import ReadOnlyAdminMixin
 from .models import BulkJob, SavedFilter
 
 RUN_HISTORY = 20
 
 
 @admin.register(BulkJob)
-class BulkJobAdmin(admin.ModelAdmin):
+class BulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "kind",
@@ -44,29 +45,9 @@ class BulkJobAdmin(admin.ModelAdmin):
             reverse("resends:bulk-job", args=[job.public_id]),
         )
 
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(SavedFilter)
-class SavedFilterAdmin(ReadOnlyAdmin):
+class SavedFilterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Saved on the new-bulk-job page by managers; here to audit them and the jobs they made."""
 
     list_display = (
