@@ -84,3 +84,10 @@ def test_the_admin_shows_each_schedule_with_its_timezone_and_runs(manager) -> No
     )
     listing = client.get(reverse("admin:resends_bulkjob_changelist"))
     assert listing.status_code == 200 and task.name in listing.content.decode()
+    # The job is an audit record: nobody edits or deletes it in the admin.
+    assert client.get(reverse("admin:resends_bulkjob_add")).status_code == 403
+    assert (
+        client.post(reverse("admin:resends_bulkjob_change", args=[job.pk]), {}).status_code == 403
+    )
+    delete = reverse("admin:resends_bulkjob_delete", args=[job.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
