@@ -73,3 +73,20 @@ def sandbox(sandbox_server, settings):  # type: ignore[no-untyped-def]
         "public_base_url": sandbox_server.returnhelper_public_url,
     }
     return sandbox_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_sessions_at_teardown(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """PostgreSQL will not drop the test database while a session is connected to it. A worker
+    or live-server connection can outlive its test by a moment; end them once every test is done,
+    just before pytest-django drops the database."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
