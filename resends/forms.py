@@ -155,6 +155,7 @@ SHIPMENT_FIELDS = (
 
 
 class ReturnHelperResendForm(forms.Form):
+    service_warehouse = ""  # set by the view: the warehouse whose services are listed
     token = TokenField()
     inventories = forms.ModelMultipleChoiceField(
         queryset=ReturnInventory.objects.none(),

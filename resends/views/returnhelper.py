@@ -66,13 +66,15 @@ def _form(
         if country and warehouse
         else None
     )
-    return ReturnHelperResendForm(
+    form = ReturnHelperResendForm(
         data,
         initial=initial,
         candidates=candidates,
         countries=lookups.returnhelper_country_options(account),
         service_types=services,
     )
+    form.service_warehouse = warehouse  # the warehouse whose services the select lists
+    return form
 
 
 def _rows(candidates: list[ReturnInventory]) -> list[tuple[ReturnInventory, list[rules.Problem]]]:
@@ -126,7 +128,12 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
 @require_GET
 @console_view
 def returnhelper_service_types(request: HttpRequest) -> HttpResponse:
-    """The service-type select for the picked warehouse and country (swapped in as they change)."""
+    """The service-type select for the picked warehouse and country (swapped in as they change).
+    A change of picked items that keeps the warehouse gets 204, so htmx leaves the select (and a
+    service the agent chose meanwhile) alone."""
     candidates, _ = _candidates(request)
     form = _form(candidates, request.GET, {})
+    same_warehouse = request.GET.get("service_warehouse") == form.service_warehouse
+    if request.GET.get("refresh") == "if-warehouse-changed" and same_warehouse:
+        return HttpResponse(status=204)
     return render(request, f"{TEMPLATE}#service-type-field", {"form": form})

@@ -329,6 +329,23 @@ def test_the_service_types_follow_the_warehouse_and_the_country(
     assert offered <= values and not_offered not in values
 
 
+def test_a_new_pick_at_the_same_warehouse_leaves_the_service_select_alone(
+    browser: Client, sandbox: Any, held: list[ReturnInventory]
+) -> None:
+    [frankfurt] = mirror_inventories(sandbox, 1, warehouse=22)
+    url = reverse("resends:returnhelper-service-types")
+    base = {
+        "inventory": [held[0].pk, frankfurt.pk], "shipmentCountryCode": "usa",
+        "refresh": "if-warehouse-changed", "service_warehouse": held[0].warehouse_id,
+    }  # fmt: skip
+    same = browser.get(url, {**base, "inventories": [held[0].pk]}, headers=HTMX)
+    assert same.status_code == 204 and not same.content  # htmx keeps the agent's choice
+    moved = browser.get(url, {**base, "inventories": [frankfurt.pk]}, headers=HTMX)
+    page = text(moved)
+    assert moved.status_code == 200 and 'name="service_warehouse" value="22"' in page
+    assert "SHIPMENT_DHL_EXPRESS_FRA" in page and "SHIPMENT_UPS_GROUND_NJ" not in page
+
+
 def test_a_valid_return_helper_submit_writes_one_call_with_the_items(
     browser: Client, held: list[ReturnInventory], agent: User
 ) -> None:
