@@ -284,11 +284,16 @@ def _junction_orders(job: BulkJob, ids: list[str]) -> Any:
 
 
 def _junction_window(job: BulkJob) -> Any:
-    start, end = window_of(job.criteria)
-    return lambda key: submit_junction_window(
-        actor=job.created_by, account=job.account, start=start, end=end, note=job.note,
-        intent_key=key, channel=Channel.BULK,
-    )  # fmt: skip
+    def make(key: str) -> Submitted:
+        start, end = window_of(job.criteria)
+        if start is None:  # checked when the job was created; refused here, as a skip, if not
+            raise RuleViolation([rules.Problem("start_at", "The job's window has no start.")])
+        return submit_junction_window(
+            actor=job.created_by, account=job.account, start=start, end=end, note=job.note,
+            intent_key=key, channel=Channel.BULK,
+        )  # fmt: skip
+
+    return make
 
 
 def _returnhelper(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -91,7 +91,7 @@ def _existing_duplicate(account: ProviderAccount, print_: str) -> ResendRequest 
 
 def _create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account: ProviderAccount,
     kind: str,
     intent_key: str,
@@ -206,7 +206,7 @@ def chargebee_payload(
 
 def submit_chargebee_resend(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     order: Order,
     lines: Sequence[tuple[LineItem, int]] | None,
     reason: str = "",
@@ -262,7 +262,7 @@ def submit_chargebee_resend(
 # --- Junction -------------------------------------------------------------------------------
 def submit_junction_orders(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account: ProviderAccount,
     order_ids: Sequence[str],
     note: str = "",
@@ -302,7 +302,7 @@ def submit_junction_orders(
 
 def submit_junction_window(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account: ProviderAccount,
     start: datetime,
     end: datetime | None,
@@ -347,7 +347,7 @@ def _iso(moment: datetime) -> str:
 # --- Return Helper --------------------------------------------------------------------------
 def submit_returnhelper_resend(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     inventories: Sequence[ReturnInventory],
     shipment: dict[str, str],
     countries: Sequence[str] | None,
@@ -411,7 +411,7 @@ def submit_returnhelper_resend(
         )
 
 
-def cancel_returnhelper_resend(*, actor: AbstractBaseUser, request: ResendRequest) -> ProviderCall:
+def cancel_returnhelper_resend(*, actor: User, request: ResendRequest) -> ProviderCall:
     """Queue a cancel of an accepted Return Helper resend that has not started; idempotent."""
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
