@@ -18,7 +18,7 @@ from operator import or_
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
@@ -458,7 +458,7 @@ def approval_threshold() -> int:
 
 def create_job(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
     account: ProviderAccount,
     criteria: dict[str, Any],
@@ -534,7 +534,7 @@ def _start(job: BulkJob) -> None:
     ring(job.pk)
 
 
-def decide(job: BulkJob, *, manager: AbstractBaseUser, approve: bool, note: str) -> BulkJob:
+def decide(job: BulkJob, *, manager: User, approve: bool, note: str) -> BulkJob:
     """Approve or reject a job waiting for approval: a manager, never the one who created it."""
     if not manager.has_perm("resends.approve_resendrequest"):
         raise PermissionDenied("Only managers approve bulk jobs.")

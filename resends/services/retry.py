@@ -6,7 +6,7 @@ request points at the old one (`retry_of`) so the audit reads as one story.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from .. import rules
@@ -41,7 +41,7 @@ def retry_problems(request: ResendRequest) -> list[rules.Problem]:
     return [problem for call in failed for problem in call_problems(call)]
 
 
-def retry_failed(*, actor: AbstractBaseUser, request: ResendRequest, intent_key: str) -> Submitted:
+def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Submitted:
     if found := _already_submitted(intent_key):
         return found
     with transaction.atomic():

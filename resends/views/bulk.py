@@ -21,7 +21,7 @@ from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from ..services import bulk, bulk_filters, bulk_run
 from ..services.mirrors import parse_time
 from ..services.submit import RuleViolation
-from .common import form_problems, is_htmx, live_panel, manager_view
+from .common import form_problems, is_htmx, live_panel, manager_view, signed_in_user
 
 TEMPLATE = "resends/bulk_job.html"
 
@@ -140,7 +140,7 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                     return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
                 if action == "save_filter":
                     context["saved"], context["saved_new"] = bulk_filters.save_filter(
-                        actor=request.user, name=form.cleaned_data["filter_name"],
+                        actor=signed_in_user(request), name=form.cleaned_data["filter_name"],
                         kind=form.cleaned_data["kind"], account=form.account(),
                         criteria=form.criteria(),
                     )  # fmt: skip
@@ -163,7 +163,7 @@ def _create(request: HttpRequest, form: BulkJobForm) -> BulkJob:
         form.cleaned_data["saved_filter"], kind=kind, account=account, criteria=criteria
     )
     job, _ = bulk.create_job(
-        actor=request.user, kind=kind, account=account, criteria=criteria,
+        actor=signed_in_user(request), kind=kind, account=account, criteria=criteria,
         reason_code=form.cleaned_data["reason_code"], service_type=form.chosen_service_type(),
         note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"], saved_filter=source,
     )  # fmt: skip
@@ -238,13 +238,13 @@ def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpRespo
                 request, "Cancelled. What was already sent stands; the rest was not sent."
             )
         elif action == "retry":
-            retry = bulk_run.create_retry_job(job, actor=request.user)
+            retry = bulk_run.create_retry_job(job, actor=signed_in_user(request))
             bulk_run.ring(retry.pk)
             messages.success(request, "A new job retries the failed items.")
             return redirect("resends:bulk-job", public_id=retry.public_id)
         elif action in ("approve", "reject"):
             bulk.decide(
-                job, manager=request.user, approve=action == "approve",
+                job, manager=signed_in_user(request), approve=action == "approve",
                 note=request.POST.get("note", ""),
             )  # fmt: skip
             messages.success(

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods
 from ..forms import ChargebeeResendForm, new_token
 from ..models import Order, Provider
 from ..services import order_facts, preview
-from ..services.submit import submit_chargebee_resend
-from .common import console_view, preview_or_submit
+from ..services.submit import Submitted, submit_chargebee_resend
+from .common import console_view, preview_or_submit, signed_in_user
 
 TEMPLATE = "resends/chargebee_form.html"
 
@@ -35,10 +35,10 @@ def chargebee_resend(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         return preview.chargebee(order, form.picked_lines(), data["reason"], data["shipping_date"])
 
-    def submit(intent_key: str):  # type: ignore[no-untyped-def]
+    def submit(intent_key: str) -> Submitted:
         data = form.cleaned_data
         return submit_chargebee_resend(
-            actor=request.user,
+            actor=signed_in_user(request),
             order=order,
             lines=form.picked_lines(),
             reason=data["reason"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,6 +40,14 @@ def manager_view(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return console_view(wrapper)
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a console view: console_view has already turned away anyone not signed in."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in to use the console.")
+    return user
 
 
 def live_panel(

@@ -15,7 +15,7 @@ from ..forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_toke
 from ..models import Provider
 from ..services import preview, search
 from ..services.submit import Submitted, submit_junction_orders, submit_junction_window
-from .common import console_view, preview_or_submit
+from .common import console_view, preview_or_submit, signed_in_user
 
 TEMPLATE = "resends/junction_form.html"
 SELECT_ALL_LIMIT = 1000
@@ -48,6 +48,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "GET":
         initial: dict[str, object] = {"token": new_token(), "account": account}
+        form: JunctionWindowForm | JunctionOrdersForm
         if mode == "window":
             now = timezone.now().replace(second=0, microsecond=0)
             initial.update(start=now - timedelta(days=1), end=now)
@@ -71,7 +72,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
         def submit(intent_key: str) -> Submitted:
             data = window_form.cleaned_data
             return submit_junction_window(
-                actor=request.user,
+                actor=signed_in_user(request),
                 account=data["account"],
                 start=data["start"],
                 end=data["end"],
@@ -92,7 +93,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
     def submit_orders(intent_key: str) -> Submitted:
         data = orders_form.cleaned_data
         return submit_junction_orders(
-            actor=request.user,
+            actor=signed_in_user(request),
             account=data["account"],
             order_ids=orders_form.ids(),
             note=data["note"],

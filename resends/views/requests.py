@@ -21,7 +21,7 @@ from ..presentation import STATE_TONES, call_summary, is_settled
 from ..roles import can_audit
 from ..services.retry import retry_failed, retry_problems
 from ..services.submit import RuleViolation, cancel_returnhelper_resend
-from .common import after_submit, console_view, is_htmx, live_panel
+from .common import after_submit, console_view, is_htmx, live_panel, signed_in_user
 
 TEMPLATE = "resends/request.html"
 LIST_PAGE = 50
@@ -111,7 +111,9 @@ def request_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.error(request, "This page has expired; reload it and try again.")
         return redirect("resends:request", public_id=public_id)
     try:
-        submitted = retry_failed(actor=request.user, request=resend, intent_key=f"web:{token}")
+        submitted = retry_failed(
+            actor=signed_in_user(request), request=resend, intent_key=f"web:{token}"
+        )
     except RuleViolation as violation:
         messages.error(request, f"Not retried: {violation}")
         return redirect("resends:request", public_id=public_id)
@@ -123,7 +125,7 @@ def request_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def request_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     resend = get_object_or_404(ResendRequest, public_id=public_id)
     try:
-        cancel_returnhelper_resend(actor=request.user, request=resend)
+        cancel_returnhelper_resend(actor=signed_in_user(request), request=resend)
     except RuleViolation as violation:
         messages.error(request, f"Not cancelled: {violation}")
     else:
@@ -141,7 +143,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     days = data.get("days") or 7
     base = ResendRequest.objects.filter(submitted_at__gte=timezone.now() - timedelta(days=days))
     if scope == "mine":
-        base = base.filter(submitted_by=request.user)
+        base = base.filter(submitted_by=signed_in_user(request))
     if data.get("kind"):
         base = base.filter(kind=data["kind"])
     if data.get("account"):

@@ -14,7 +14,7 @@ from ..forms import ReturnHelperResendForm, new_token
 from ..models import Order, Provider, ProviderAccount, ReturnInventory
 from ..services import lookups, preview
 from ..services.submit import Submitted, submit_returnhelper_resend
-from .common import console_view, preview_or_submit
+from .common import console_view, preview_or_submit, signed_in_user
 
 TEMPLATE = "resends/returnhelper_form.html"
 
@@ -85,15 +85,17 @@ def _rows(candidates: list[ReturnInventory]) -> list[tuple[ReturnInventory, list
 @console_view
 def returnhelper_resend(request: HttpRequest) -> HttpResponse:
     candidates, order = _candidates(request)
+    rows = _rows(candidates)
+    account = _account(candidates)
     context = {
         "order": order,
-        "rows": _rows(candidates),
+        "rows": rows,
         "group_max": rules.returnhelper_group_max(),
-        "account": _account(candidates),
+        "account": account,
     }
     if request.method == "GET":
-        initial = {"token": new_token(), **_prefill(order)}
-        preselected = [c.pk for c, problems in context["rows"] if not problems]
+        initial: dict[str, Any] = {"token": new_token(), **_prefill(order)}
+        preselected = [c.pk for c, problems in rows if not problems]
         if request.GET.getlist("inventory"):
             initial["inventories"] = preselected[: rules.returnhelper_group_max()]
         form = _form(candidates, None, initial)
@@ -104,14 +106,14 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
         return preview.returnhelper(
             form.picked(),
             form.shipment(),
-            account=context["account"],
+            account=account,
             countries=form.countries_codes(),
             service_types=form.service_codes(),
         )
 
     def submit(intent_key: str) -> Submitted:
         return submit_returnhelper_resend(
-            actor=request.user,
+            actor=signed_in_user(request),
             inventories=form.picked(),
             shipment=form.shipment(),
             countries=form.countries_codes(),
