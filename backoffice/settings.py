@@ -6,10 +6,12 @@ import base64
 import binascii
 import os
 from pathlib import Path
+from typing import TypedDict
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .envconfig import (
+    Unset,
     ensure_dir,
     env_bool,
     env_db,
@@ -186,7 +188,7 @@ CELERY_TIMEZONE = "UTC"
 SANDBOX_URL = "http://127.0.0.1:8765"
 
 
-def _dev(value: str) -> str | object:
+def _dev(value: str) -> str | Unset:
     from .envconfig import REQUIRED
 
     return value if DEBUG else REQUIRED
@@ -227,48 +229,75 @@ BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
 BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2)
 BULK_FAILURE_ALERT_MIN_ITEMS = env_int("BULK_FAILURE_ALERT_MIN_ITEMS", 20, minimum=1)
 
-JUNCTION = {
+
+class JunctionSettings(TypedDict):
+    batch_size: int
+    base_url: str
+    api_key: str
+    webhook_secret: str
+
+
+class ChargebeeSettings(TypedDict):
+    site: str
+    base_url: str
+    api_key: str
+    webhook_username: str
+    webhook_password: str
+    reason_codes: list[str]
+    reason_mandatory: bool
+
+
+class ReturnHelperSettings(TypedDict):
+    base_url: str
+    public_base_url: str
+    api_key: str
+    api_token: str
+    webhook_signing_key: str
+    group_max: int
+
+
+JUNCTION: JunctionSettings = {
     # Order ids per resend_events request (bulk jobs and the console; at most 100).
     "batch_size": env_int("JUNCTION_BATCH_SIZE", 100, minimum=1),
-    "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),  # type: ignore[arg-type]
-    "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),  # type: ignore[arg-type]
+    "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),
+    "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),
     "webhook_secret": env_str(
         "JUNCTION_WEBHOOK_SECRET",
-        _dev("whsec_" + base64.b64encode(b"sandbox-junction-webhook-secret-32b").decode()),  # type: ignore[arg-type]
+        _dev("whsec_" + base64.b64encode(b"sandbox-junction-webhook-secret-32b").decode()),
     ),
 }
 _chargebee_site = env_str("CHARGEBEE_SITE", "sandbox-test")
-CHARGEBEE = {
+CHARGEBEE: ChargebeeSettings = {
     "site": _chargebee_site,
     "base_url": env_url(
         "CHARGEBEE_BASE_URL",
         f"{SANDBOX_URL}/chargebee" if DEBUG else f"https://{_chargebee_site}.chargebee.com",
     ),
-    "api_key": env_str("CHARGEBEE_API_KEY", _dev("test_sandbox_key")),  # type: ignore[arg-type]
-    "webhook_username": env_str("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee")),  # type: ignore[arg-type]
-    "webhook_password": env_str("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-webhook-password")),  # type: ignore[arg-type]
+    "api_key": env_str("CHARGEBEE_API_KEY", _dev("test_sandbox_key")),
+    "webhook_username": env_str("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee")),
+    "webhook_password": env_str("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-webhook-password")),
     "reason_codes": env_list(
         "CHARGEBEE_RESEND_REASON_CODES",
         ["Damaged", "Lost in Transit", "Wrong Item", "Missing Item", "Quality Issue"],
     ),
     "reason_mandatory": env_bool("CHARGEBEE_RESEND_REASON_MANDATORY", False),
 }
-RETURNHELPER = {
+RETURNHELPER: ReturnHelperSettings = {
     "base_url": env_url(
         "RETURNHELPER_BASE_URL",
-        _dev(f"{SANDBOX_URL}/returnhelper/user/api"),  # type: ignore[arg-type]
+        _dev(f"{SANDBOX_URL}/returnhelper/user/api"),
     ),
     "public_base_url": env_url(
         "RETURNHELPER_PUBLIC_BASE_URL",
-        _dev(f"{SANDBOX_URL}/returnhelper/public/api"),  # type: ignore[arg-type]
+        _dev(f"{SANDBOX_URL}/returnhelper/public/api"),
     ),
-    "api_key": env_str("RETURNHELPER_API_KEY", _dev("rh_sandbox_key")),  # type: ignore[arg-type]
-    "api_token": env_str("RETURNHELPER_API_TOKEN", _dev("rh_sandbox_token")),  # type: ignore[arg-type]
+    "api_key": env_str("RETURNHELPER_API_KEY", _dev("rh_sandbox_key")),
+    "api_token": env_str("RETURNHELPER_API_TOKEN", _dev("rh_sandbox_token")),
     "webhook_signing_key": _b64_key(
         "RETURNHELPER_WEBHOOK_SIGNING_KEY",
         env_str(
             "RETURNHELPER_WEBHOOK_SIGNING_KEY",
-            _dev(base64.b64encode(b"sandbox-returnhelper-signing-key").decode()),  # type: ignore[arg-type]
+            _dev(base64.b64encode(b"sandbox-returnhelper-signing-key").decode()),
         ),
     ),
     "group_max": env_int("RETURNHELPER_GROUP_MAX", 5, minimum=1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -82,7 +82,8 @@ class SearchForm(forms.Form):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and end < start:
             self.add_error("created_to", "The end date is before the start date.")
@@ -111,7 +112,8 @@ class ChargebeeResendForm(forms.Form):
         self.lines = list(order.line_items.all())
         codes = rules.chargebee_reason_codes()
         blank = "Pick a reason" if rules.chargebee_reason_mandatory() else "No reason code"
-        self.fields["reason"].choices = [("", blank), *((c, c) for c in codes)]
+        reason = cast(forms.ChoiceField, self.fields["reason"])
+        reason.choices = [("", blank), *((c, c) for c in codes)]
         self.fields["reason"].required = rules.chargebee_reason_mandatory()
         for line in self.lines:
             self.fields[f"pick_{line.pk}"] = forms.BooleanField(required=False, label="Resend")
@@ -134,7 +136,8 @@ class ChargebeeResendForm(forms.Form):
         return picked
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("mode") == "partial" and not any(
             data.get(f"pick_{line.pk}") for line in self.lines
         ):
@@ -184,9 +187,8 @@ class ReturnHelperResendForm(forms.Form):
         self.candidates = candidates
         self.countries = countries
         self.service_types = service_types
-        self.fields["inventories"].queryset = ReturnInventory.objects.filter(
-            pk__in=[c.pk for c in candidates]
-        )
+        inventories = cast(forms.ModelMultipleChoiceField, self.fields["inventories"])
+        inventories.queryset = ReturnInventory.objects.filter(pk__in=[c.pk for c in candidates])
         for name, label, required in SHIPMENT_FIELDS:
             limit = rules.RETURNHELPER_FIELD_LIMITS.get(name)
             self.fields[name] = forms.CharField(
@@ -204,13 +206,13 @@ class ReturnHelperResendForm(forms.Form):
         country_choices = [("", "Pick a country")]
         if countries is None:
             country_choices = [("", "Country list unavailable — reload to try again")]
-        self.fields["shipmentCountryCode"].choices = country_choices + [
+        cast(forms.ChoiceField, self.fields["shipmentCountryCode"]).choices = country_choices + [
             (code, f"{name} ({code.upper()})") for code, name in countries or []
         ]
         service_choices = [
             ("", "Pick a country first" if service_types is None else "Pick a service")
         ]
-        self.fields["shipmentServiceType"].choices = service_choices + [
+        cast(forms.ChoiceField, self.fields["shipmentServiceType"]).choices = service_choices + [
             (code, f"{name} ({code})") for code, name in service_types or []
         ]
 
@@ -284,7 +286,7 @@ class RequestListForm(forms.Form):
         ],
         coerce=int,
         required=False,
-        empty_value=7,
+        empty_value=7,  # type: ignore[arg-type]  # stubs say str | None; Django returns any value
         initial=7,
         label="Submitted",
     )

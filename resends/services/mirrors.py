@@ -127,7 +127,7 @@ def upsert_inventory(
     account: ProviderAccount, raw: dict[str, Any], *, order: Order | None = None
 ) -> tuple[ReturnInventory, bool]:
     external_id = str(raw["returnInventoryId"]).strip()
-    fields = {
+    fields: dict[str, Any] = {
         "warehouse_id": str(raw.get("warehouseId") or "").strip(),
         **handling_fields(raw),
         "rma": str(raw.get("rma") or "")[:64],

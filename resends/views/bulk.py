@@ -56,7 +56,10 @@ class BulkJobForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         codes = rules.chargebee_reason_codes()
-        self.fields["reason_code"].choices = [("", "—"), *((c, c) for c in codes)]
+        cast(forms.ChoiceField, self.fields["reason_code"]).choices = [
+            ("", "—"),
+            *((c, c) for c in codes),
+        ]
         account = bulk.account_for(BulkKind.RETURNHELPER_INVENTORIES)
         warehouses = bulk.mirrored_warehouses(account)
         cast(forms.ChoiceField, self.fields["warehouse_id"]).choices = [
@@ -79,7 +82,8 @@ class BulkJobForm(forms.Form):
         return initial
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind == BulkKind.JUNCTION_WINDOW and not data.get("start_at"):
             self.add_error("start_at", "A window needs a start.")
