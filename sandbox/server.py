@@ -81,6 +81,10 @@ class StampedSocketIO(socket.SocketIO):
     provider's edge stamps requests before its application sees them; on a loaded bench machine
     the handler thread can start tens of milliseconds later)."""
 
+    # Set and defined by CPython's SocketIO / IOBase, but private, so typeshed leaves them out.
+    _sock: socket.socket
+    _checkReadable: Callable[[], None]
+
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock, "rb")
         self.stamp: float | None = None
