@@ -1,10 +1,13 @@
 """Small factories for the mirrors and the audit. Accounts are the defaults made by post_migrate.
 
-    order = OrderFactory()                              # a Chargebee order
-    request = ResendRequestFactory(submitted_by=agent, state="failed")
-    target = ResendTargetFactory(request=request)       # an order of the request's account
-    call = ProviderCallFactory(request=request, state="succeeded", provider_reference="r_1")
-    CallAttemptFactory(call=call)
+    order = OrderFactory.create()                       # a Chargebee order
+    request = ResendRequestFactory.create(submitted_by=agent, state="failed")
+    target = ResendTargetFactory.create(request=request)  # an order of the request's account
+    call = ProviderCallFactory.create(request=request, state="succeeded", provider_reference="r_1")
+    CallAttemptFactory.create(call=call)
+
+Call `.create()` rather than the class itself: both save the row, but only `.create()` is typed as
+returning the model (factory_boy's metaclass `__call__` is untyped, so mypy sees the factory).
 
 `submitted_at` (auto_now_add on the model) may be passed to ResendRequestFactory; it is written
 after the insert.

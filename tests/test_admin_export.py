@@ -48,19 +48,21 @@ def export(client: Client, **params: str) -> list[dict[str, str]]:
 @pytest.fixture
 def partial_resend(agent: User) -> ResendRequest:
     """Alice resent two units of one line and a whole order; Chargebee accepted one of two calls."""
-    request = ResendRequestFactory(
+    request = ResendRequestFactory.create(
         submitted_by=agent,
         state=RequestState.PARTLY_FAILED,
         channel=Channel.WEB,
         reason_code="Damaged in transit",
         note="Customer sent photos",
     )
-    order = OrderFactory(external_id="cb_ord_1", account=request.account)
-    line = LineItemFactory(order=order, external_id="li_9")
-    ResendTargetFactory(request=request, order=order, line_item=line, quantity=2)
-    ResendTargetFactory(request=request, order=OrderFactory(external_id="cb_ord_2"))
-    ProviderCallFactory(request=request, state=CallState.SUCCEEDED, provider_reference="cb_new_1")
-    ProviderCallFactory(request=request, state=CallState.FAILED)
+    order = OrderFactory.create(external_id="cb_ord_1", account=request.account)
+    line = LineItemFactory.create(order=order, external_id="li_9")
+    ResendTargetFactory.create(request=request, order=order, line_item=line, quantity=2)
+    ResendTargetFactory.create(request=request, order=OrderFactory.create(external_id="cb_ord_2"))
+    ProviderCallFactory.create(
+        request=request, state=CallState.SUCCEEDED, provider_reference="cb_new_1"
+    )
+    ProviderCallFactory.create(request=request, state=CallState.FAILED)
     return request
 
 
@@ -88,8 +90,8 @@ def test_the_export_has_one_row_per_request_with_its_story(
 def test_the_export_follows_the_list_filters_and_search(
     client: Client, manager: User, second_manager: User, partial_resend: ResendRequest
 ) -> None:
-    failed = ResendRequestFactory(submitted_by=second_manager, state=RequestState.FAILED)
-    ResendTargetFactory(request=failed, order=OrderFactory(external_id="cb_ord_3"))
+    failed = ResendRequestFactory.create(submitted_by=second_manager, state=RequestState.FAILED)
+    ResendTargetFactory.create(request=failed, order=OrderFactory.create(external_id="cb_ord_3"))
     client.force_login(manager)
 
     assert len(export(client)) == 2
@@ -109,7 +111,7 @@ def test_the_list_links_to_the_export_of_what_it_shows(client: Client, manager: 
 def test_cells_a_spreadsheet_would_run_are_defused(
     client: Client, manager: User, agent: User
 ) -> None:
-    ResendRequestFactory(
+    ResendRequestFactory.create(
         submitted_by=agent, reason_code='=HYPERLINK("http://evil")', note="@SUM(A1)"
     )
     client.force_login(manager)
@@ -133,7 +135,7 @@ def test_export_queries_do_not_grow_with_the_rows(
 ) -> None:
     def add_requests(count: int) -> None:
         for _ in range(count):
-            request = ResendRequestFactory(submitted_by=agent)
+            request = ResendRequestFactory.create(submitted_by=agent)
             ResendTargetFactory.create_batch(3, request=request)
             ProviderCallFactory.create_batch(2, request=request)
 
@@ -160,4 +162,4 @@ def test_a_bad_filter_sends_back_to_the_list(client: Client, manager: User) -> N
     client.force_login(manager)
     response = client.get(EXPORT_URL, {"no_such_field": "1"})
     assert response.status_code == 302
-    assert response.url.endswith("?e=1")
+    assert response["Location"].endswith("?e=1")

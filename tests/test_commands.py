@@ -23,6 +23,7 @@ def test_full_then_incremental_sync_mirrors_the_providers(sandbox, capsys) -> No
     assert chargebee.filter(line_items__isnull=False).exists()
 
     target = chargebee.filter(resend_count=0, status__in=["queued", "shipped", "delivered"]).first()
+    assert target is not None
     response = requests.post(
         f"{sandbox.chargebee_url}/api/v2/orders/{target.external_id}/resend",
         auth=("test_sandbox_key", ""),
@@ -42,6 +43,7 @@ def test_full_then_incremental_sync_mirrors_the_providers(sandbox, capsys) -> No
 def test_submit_resend_from_the_command_line(sandbox, agent: User, capsys) -> None:  # type: ignore[no-untyped-def]
     order = mirror_chargebee_order(sandbox)
     line = order.line_items.first()
+    assert line is not None
     args = [
         "submit_resend",
         "chargebee",
@@ -69,6 +71,7 @@ def test_submit_resend_from_the_command_line(sandbox, agent: User, capsys) -> No
 def test_the_command_refuses_with_the_rule_in_plain_words(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
     order = mirror_chargebee_order(sandbox)
     line = order.line_items.first()
+    assert line is not None
     with pytest.raises(CommandError, match="At most"):
         call_command(
             "submit_resend",

@@ -24,7 +24,7 @@ SETTLE_MS = 60_000
 
 
 def resendable_chargebee_order() -> Order:
-    return (
+    order = (
         Order.objects.filter(
             account__provider="chargebee",
             resend_count=0,
@@ -36,6 +36,8 @@ def resendable_chargebee_order() -> Order:
         .order_by("pk")
         .first()
     )
+    assert order is not None, "the sandbox has no resendable Chargebee order"
+    return order
 
 
 def order_with_mixed_inventories() -> tuple[Order, ReturnInventory, ReturnInventory]:
@@ -60,6 +62,7 @@ def test_agent_makes_a_partial_chargebee_resend(console, page) -> None:  # type:
     make_user("alice", group=AGENTS)
     order = resendable_chargebee_order()
     line = order.line_items.filter(quantity__gte=2).first()
+    assert line is not None
     sign_in(page, console.url, "alice")
     page.camera("find")
 
@@ -203,6 +206,7 @@ def test_a_second_submit_of_the_same_resend_shows_the_first(console, page, brows
     make_user("alice", group=AGENTS)
     order = resendable_chargebee_order()
     line = order.line_items.first()
+    assert line is not None
     sign_in(page, console.url, "alice")
     form_url = f"{console.url}/orders/{order.pk}/chargebee/"
 

@@ -24,7 +24,7 @@ def run(*args: str) -> str:
 def test_preview_create_and_status(manager) -> None:  # type: ignore[no-untyped-def]
     account = default_account("chargebee")
     for count in (0, 0, 5):
-        OrderFactory(
+        OrderFactory.create(
             account=account,
             resend_count=count,
             provider_updated_at=datetime(2026, 3, 1, tzinfo=UTC),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -34,7 +35,7 @@ def chargebee():  # type: ignore[no-untyped-def]
 
 def orders(account, count: int, **fields):  # type: ignore[no-untyped-def]
     fields.setdefault("provider_updated_at", datetime(2026, 3, 1, tzinfo=UTC))
-    return [OrderFactory(account=account, **fields) for _ in range(count)]
+    return [OrderFactory.create(account=account, **fields) for _ in range(count)]
 
 
 def test_the_preview_counts_each_skip_reason(chargebee, agent: User) -> None:  # type: ignore[no-untyped-def]
@@ -42,17 +43,17 @@ def test_the_preview_counts_each_skip_reason(chargebee, agent: User) -> None:  #
     capped = orders(chargebee, 1, resend_count=5)
     orders(chargebee, 2, status="cancelled")
     four_used = orders(chargebee, 1, resend_count=4)  # plus one in flight makes five
-    ProviderCallFactory(
+    ProviderCallFactory.create(
         request__account=chargebee, subject=four_used[0].external_id, state=CallState.PENDING
     )
     recent = orders(chargebee, 1)
-    ResendTargetFactory(
-        request=ResendRequestFactory(account=chargebee, state=RequestState.SUCCEEDED),
+    ResendTargetFactory.create(
+        request=ResendRequestFactory.create(account=chargebee, state=RequestState.SUCCEEDED),
         order=recent[0],
     )
     in_bulk = orders(chargebee, 1)
-    ResendTargetFactory(
-        request=ResendRequestFactory(
+    ResendTargetFactory.create(
+        request=ResendRequestFactory.create(
             account=chargebee, state=RequestState.RUNNING, channel=Channel.BULK
         ),
         order=in_bulk[0],
@@ -183,7 +184,7 @@ def test_the_junction_batch_size_is_configurable(agent, settings) -> None:  # ty
 def test_the_counted_preview_agrees_with_the_rule_order_by_order(chargebee) -> None:  # type: ignore[no-untyped-def]
     """The preview counts in the database; the fan-out decides order by order with the rule.
     Over varied orders both must agree (ids, statuses, resent states, counts)."""
-    varied = [
+    varied: list[dict[str, Any]] = [
         {"external_id": "bad id!"},
         {"external_id": "x" * 41},
         {"external_id": "ord-ok_1"},

@@ -221,8 +221,9 @@ def test_the_service_type_is_checked_against_the_warehouse(sandbox, manager) -> 
 def test_the_filter_narrows_by_date_sku_and_rma(sandbox) -> None:  # type: ignore[no-untyped-def]
     items = mirror_warehouse(sandbox)
     account = default_account("returnhelper")
-    newest = max(items, key=lambda i: i.provider_created_at)
-    recent = {**WAREHOUSE_11, "created_from": newest.provider_created_at.isoformat()}
+    newest_at = max(i.provider_created_at for i in items if i.provider_created_at)
+    newest = next(i for i in items if i.provider_created_at == newest_at)
+    recent = {**WAREHOUSE_11, "created_from": newest_at.isoformat()}
     assert bulk.preview(KIND, account, recent, service_type="usps").matched == 1
     by_rma = {**WAREHOUSE_11, "rma": newest.rma}
     assert bulk.preview(KIND, account, by_rma, service_type="usps").matched == 1

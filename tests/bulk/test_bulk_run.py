@@ -132,7 +132,7 @@ def test_failed_items_are_retried_by_a_linked_job(sandbox, agent, settings) -> N
     retry = run_to_the_end(retry)
     assert retry.state == BulkState.FINISHED and retry.retry_of == job
     assert len(ledger(sandbox, "chargebee")) == 3
-    assert all(r.retry_of.bulk_job == job for r in retry.requests.all())
+    assert all(r.retry_of and r.retry_of.bulk_job == job for r in retry.requests.all())
     with pytest.raises(bulk.RuleViolation, match="Nothing in this job failed"):
         bulk_run.create_retry_job(retry, actor=agent)
 

@@ -42,7 +42,7 @@ TICK = datetime(2026, 11, 10, 2, 0, 3, tzinfo=UTC)
 def orders() -> None:
     account = default_account("chargebee")
     for count in (0, 0, 0, 5):
-        OrderFactory(account=account, resend_count=count, provider_updated_at=MARCH)
+        OrderFactory.create(account=account, resend_count=count, provider_updated_at=MARCH)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -16,7 +17,11 @@ from resends.services.schedules import run_schedule, slot_of
 from resends.tasks import run_scheduled_replay
 
 pytestmark = pytest.mark.django_db
-NIGHTLY = {"kind": BulkKind.JUNCTION_WINDOW, "account": "junction", "lookback_hours": 24}
+NIGHTLY: dict[str, Any] = {
+    "kind": BulkKind.JUNCTION_WINDOW,
+    "account": "junction",
+    "lookback_hours": 24,
+}
 TICK = datetime(2026, 11, 10, 2, 0, 3, tzinfo=UTC)
 
 

@@ -31,16 +31,18 @@ def fresh_lookups() -> None:
 @pytest.fixture
 def order(db: None) -> Order:
     """A shipped Chargebee order with two lines (2 kits, 1 tube), never resent."""
-    order = OrderFactory(external_id="cb_order_1", customer_name="Jane Doe")
-    LineItemFactory(order=order, external_id="li_kit", description="Blood test kit", quantity=2)
-    LineItemFactory(order=order, external_id="li_tube", description="Spare tube", quantity=1)
+    order = OrderFactory.create(external_id="cb_order_1", customer_name="Jane Doe")
+    LineItemFactory.create(
+        order=order, external_id="li_kit", description="Blood test kit", quantity=2
+    )
+    LineItemFactory.create(order=order, external_id="li_tube", description="Spare tube", quantity=1)
     return order
 
 
 @pytest.fixture
 def inventory(db: None) -> ReturnInventory:
     """An item on hold at warehouse 11: eligible for a Return Helper resend."""
-    return InventoryFactory(external_id="3474", warehouse_id="11", handling_code="ohd")
+    return InventoryFactory.create(external_id="3474", warehouse_id="11", handling_code="ohd")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def orders() -> None:
     account = default_account("chargebee")
     moment = datetime(2026, 3, 1, tzinfo=UTC)
     for count in (0, 0, 0, 5):
-        OrderFactory(account=account, resend_count=count, provider_updated_at=moment)
+        OrderFactory.create(account=account, resend_count=count, provider_updated_at=moment)
 
 
 def test_the_preview_counts_and_explains_before_anything_is_created(

@@ -63,8 +63,8 @@ def kpi(page: str, name: str) -> str:
 def week(agent: User) -> list[ResendRequest]:
     """Seven resends over three days by alice and bob: 3 succeeded, 2 failed (one partly), one
     needing review, one still queued; two through Junction, one without a reason code."""
-    bob = UserFactory(username="bob")
-    junction = AccountFactory(code="junction")
+    bob = UserFactory.create(username="bob")
+    junction = AccountFactory.create(code="junction")
     return [
         resend(0, S.SUCCEEDED, submitted_by=agent),
         resend(0, S.FAILED, submitted_by=agent, account=junction, reason_code=""),
@@ -183,7 +183,7 @@ def test_the_chart_has_one_bar_group_per_day_with_resends(
 
 
 def test_labels_are_escaped(client: Client, manager: User) -> None:
-    evil = UserFactory(username="<b>eve</b>")
+    evil = UserFactory.create(username="<b>eve</b>")
     resend(1, reason_code="<script>alert(1)</script>", submitted_by=evil)
     page = text(signed_in(client, manager).get(URL))
     assert "<script>alert(1)" not in page
@@ -239,7 +239,7 @@ def test_a_period_without_resends_says_so(client: Client, manager: User) -> None
 
 def test_the_rarest_reasons_and_agents_are_gathered(agent: User) -> None:
     for i in range(TOP_REASONS + 3):
-        user = UserFactory(username=f"agent{i:02d}")
+        user = UserFactory.create(username=f"agent{i:02d}")
         for _ in range(i + 1):  # reason i used i + 1 times, by agent i
             resend(1, reason_code=f"Reason {i:02d}", submitted_by=user)
     resend(1, reason_code="", submitted_by=agent)
@@ -262,15 +262,15 @@ def test_the_rarest_reasons_and_agents_are_gathered(agent: User) -> None:
 def test_the_report_takes_the_same_few_queries_however_many_resends(
     resends: int, django_assert_max_num_queries: Any, agent: User
 ) -> None:
-    users = [UserFactory(username=f"u{i}") for i in range(12)]
-    junction = AccountFactory(code="junction")
+    users = [UserFactory.create(username=f"u{i}") for i in range(12)]
+    junction = AccountFactory.create(code="junction")
     for i in range(resends):
         resend(
             i % 30,
             S.values[i % len(S.values)],
             submitted_by=users[i % len(users)],
             reason_code=f"Reason {i % 11}",
-            account=junction if i % 2 else AccountFactory(),
+            account=junction if i % 2 else AccountFactory.create(),
         )
     # The top reason codes, the top agents and their names, then every count in one GROUP BY.
     with django_assert_max_num_queries(4):

@@ -247,13 +247,13 @@ LISTED = re.compile(r'href="/resends/([0-9a-f-]{36})/"')
 def history(agent: User, manager: User) -> dict[str, ResendRequest]:
     week_old = timezone.now() - timedelta(days=20)
     return {
-        "alice_failed_1": ResendRequestFactory(submitted_by=agent, state="failed"),
-        "alice_failed_2": ResendRequestFactory(submitted_by=agent, state="failed"),
-        "alice_succeeded": ResendRequestFactory(submitted_by=agent, state="succeeded"),
-        "alice_old": ResendRequestFactory(
+        "alice_failed_1": ResendRequestFactory.create(submitted_by=agent, state="failed"),
+        "alice_failed_2": ResendRequestFactory.create(submitted_by=agent, state="failed"),
+        "alice_succeeded": ResendRequestFactory.create(submitted_by=agent, state="succeeded"),
+        "alice_old": ResendRequestFactory.create(
             submitted_by=agent, state="succeeded", submitted_at=week_old
         ),
-        "mona_queued": ResendRequestFactory(submitted_by=manager, state="queued"),
+        "mona_queued": ResendRequestFactory.create(submitted_by=manager, state="queued"),
     }
 
 

@@ -123,7 +123,10 @@ def test_a_submit_writes_one_request_with_a_target_per_line_and_leads_to_it(
         agent,
     )
     assert resend.note == "box crushed"
-    targets = {(t.line_item.external_id, t.quantity, t.order_id) for t in resend.targets.all()}
+    targets = {
+        (t.line_item.external_id if t.line_item else None, t.quantity, t.order_id)
+        for t in resend.targets.all()
+    }
     assert targets == {("li_kit", 2, order.pk), ("li_tube", 1, order.pk)}
     call = resend.calls.get()
     assert call.state == CallState.PENDING and call.subject == "cb_order_1"
@@ -273,7 +276,8 @@ def test_an_ineligible_item_is_shown_disabled_with_its_reason(
     assert " disabled" not in _checkbox(page, good) and " checked" in _checkbox(page, good)
     why = re.search(rf'<td id="why-{bad.pk}">(.*?)</td>', page, re.S)
     assert why and reason in squash(why.group(1))
-    assert "Yes" in squash(re.search(rf'<td id="why-{good.pk}">(.*?)</td>', page, re.S).group(1))
+    why_not = re.search(rf'<td id="why-{good.pk}">(.*?)</td>', page, re.S)
+    assert why_not and "Yes" in squash(why_not.group(1))
 
 
 def test_an_ineligible_item_posted_anyway_is_refused(
@@ -320,7 +324,11 @@ def test_the_service_types_follow_the_warehouse_and_the_country(
     browser: Client, held: list[ReturnInventory], country: str, offered: set[str], not_offered: str
 ) -> None:
     url = reverse("resends:returnhelper-service-types")
-    query = {"inventory": held[0].pk, "inventories": held[0].pk, "shipmentCountryCode": country}
+    query: dict[str, str | int] = {
+        "inventory": held[0].pk,
+        "inventories": held[0].pk,
+        "shipmentCountryCode": country,
+    }
     response = browser.get(url, query, headers=HTMX)
     page = text(response)
     assert response.status_code == 200 and "<html" not in page
@@ -334,7 +342,7 @@ def test_a_new_pick_at_the_same_warehouse_leaves_the_service_select_alone(
 ) -> None:
     [frankfurt] = mirror_inventories(sandbox, 1, warehouse=22)
     url = reverse("resends:returnhelper-service-types")
-    base = {
+    base: dict[str, str | list[int]] = {
         "inventory": [held[0].pk, frankfurt.pk], "shipmentCountryCode": "usa",
         "refresh": "if-warehouse-changed", "service_warehouse": held[0].warehouse_id,
     }  # fmt: skip
@@ -398,7 +406,7 @@ def junction_post(browser: Client, *, action: str = "preview", **data: str) -> A
 
 
 def test_pasted_junction_ids_show_a_bad_one_and_a_duplicate(browser: Client) -> None:
-    OrderFactory(account=default_account("junction"), external_id=JUNCTION_A)
+    OrderFactory.create(account=default_account("junction"), external_id=JUNCTION_A)
     pasted = f"{JUNCTION_A}\nnot-a-uuid\n{JUNCTION_A.upper()}, {JUNCTION_B}"
     page = text(junction_post(browser, order_ids=pasted))
     words = squash(page)
@@ -457,12 +465,12 @@ def test_a_window_in_the_future_is_refused(browser: Client) -> None:
 
 def test_select_all_matching_prefills_the_matching_junction_ids(browser: Client) -> None:
     junction = default_account("junction")
-    OrderFactory(account=junction, external_id=JUNCTION_A, customer_name="Zed One")
-    OrderFactory(account=junction, external_id=JUNCTION_B, customer_name="Zed Two")
-    OrderFactory(
+    OrderFactory.create(account=junction, external_id=JUNCTION_A, customer_name="Zed One")
+    OrderFactory.create(account=junction, external_id=JUNCTION_B, customer_name="Zed Two")
+    OrderFactory.create(
         account=junction, external_id="0b7c4f1e-8f7a-4a51-9a0e-3d1d7b3f0a03", customer_name="Amy"
     )
-    OrderFactory(external_id="cb_zed", customer_name="Zed Chargebee")  # not a Junction order
+    OrderFactory.create(external_id="cb_zed", customer_name="Zed Chargebee")  # not a Junction order
     page = text(browser.get(f"{reverse('resends:junction')}?q=zed&all=1"))
     area = re.search(r'<textarea name="order_ids"[^>]*>(.*?)</textarea>', page, re.S)
     assert area, "no order id box"

@@ -124,8 +124,10 @@ def test_calls_to_one_account_are_spaced_by_the_budget(sandbox, agent: User, set
     ][:5]
     for index, raw in enumerate(raws):
         order, _ = upsert_chargebee_order(account, raw)
+        line = order.line_items.first()
+        assert line is not None
         submit_chargebee_resend(
-            actor=agent, order=order, lines=[(order.line_items.first(), 1)],
+            actor=agent, order=order, lines=[(line, 1)],
             reason="Damaged", intent_key=f"spaced-{index}",
         )  # fmt: skip
     began = time.monotonic()

@@ -22,6 +22,7 @@ PEOPLE = 20
 def test_twenty_concurrent_submits_of_one_intent_make_one_resend(sandbox) -> None:  # type: ignore[no-untyped-def]
     order = mirror_chargebee_order(sandbox)
     line = order.line_items.first()
+    assert line is not None
     users = [User.objects.create_user(f"agent{i}") for i in range(PEOPLE)]
     start = Barrier(PEOPLE)
 

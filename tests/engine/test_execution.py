@@ -81,7 +81,9 @@ def test_the_same_intent_twice_makes_one_resend(sandbox, agent: User, second_man
 def test_the_cap_counts_resends_in_flight(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
     order = mirror_chargebee_order(sandbox, resends=4)
     partial(order, agent, key="fifth")  # queued, not yet sent
-    lines = [(order.line_items.last(), 1)]
+    last = order.line_items.last()
+    assert last is not None
+    lines = [(last, 1)]
     with pytest.raises(RuleViolation, match="5 of the 5 resends"):
         submit_chargebee_resend(
             actor=agent, order=order, lines=lines, reason="Damaged", intent_key="sixth"
@@ -111,7 +113,7 @@ def test_a_429_honours_retry_after(sandbox, agent: User) -> None:  # type: ignor
     started = timezone.now()
     call = run(call)
     assert call.state == CallState.PENDING
-    assert call.next_attempt_at >= started + timedelta(seconds=29)
+    assert call.next_attempt_at and call.next_attempt_at >= started + timedelta(seconds=29)
 
 
 @pytest.mark.parametrize("fault", [{"drop_after_apply": 1}, {"hang_seconds": 3}])

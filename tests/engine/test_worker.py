@@ -41,6 +41,7 @@ def submit_batch(sandbox, count: int) -> list[ProviderCall]:  # type: ignore[no-
     for index, raw in enumerate(candidates):
         order, _ = upsert_chargebee_order(account, raw)
         line = order.line_items.first()
+        assert line is not None
         submit_chargebee_resend(
             actor=agent,
             order=order,
