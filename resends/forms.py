@@ -290,3 +290,4 @@ class RequestListForm(forms.Form):
         initial=7,
         label="Submitted",
     )
+    job = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one bulk job's resends

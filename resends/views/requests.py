@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ..forms import RequestListForm, new_token
-from ..models import ProviderCall, ResendRequest
+from ..models import BulkJob, ProviderCall, ResendRequest
 from ..models.audit import CallState
 from ..presentation import STATE_TONES, call_summary, is_settled
 from ..roles import can_audit
@@ -139,9 +139,14 @@ def request_cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def request_list(request: HttpRequest) -> HttpResponse:
     form = RequestListForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    scope = data.get("scope") or "mine"
-    days = data.get("days") or 7
-    base = ResendRequest.objects.filter(submitted_at__gte=timezone.now() - timedelta(days=days))
+    job = BulkJob.objects.filter(public_id=data["job"]).first() if data.get("job") else None
+    scope = "all" if job else data.get("scope") or "mine"
+    if job is not None:  # every resend the job made, however long ago
+        base = ResendRequest.objects.filter(bulk_job=job)
+    else:
+        days = data.get("days") or 7
+        since = timezone.now() - timedelta(days=days)
+        base = ResendRequest.objects.filter(submitted_at__gte=since)
     if scope == "mine":
         base = base.filter(submitted_by=signed_in_user(request))
     if data.get("kind"):
@@ -152,7 +157,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
     rows = base
     if data.get("state"):
         rows = rows.filter(state=data["state"])
-    rows = rows.select_related("account", "submitted_by").order_by("-submitted_at", "-id")
+    rows = (
+        rows.select_related("account", "submitted_by")
+        .prefetch_related("targets")
+        .order_by("-submitted_at", "-id")
+    )
     before = request.GET.get("before", "")
     if before.isdigit():
         anchor = ResendRequest.objects.filter(pk=int(before)).values("submitted_at").first()
@@ -177,6 +186,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "scope": scope,
+        "job": job,
         "rows": page[:LIST_PAGE],
         "total": sum(counts.values()),
         "state_links": state_links,

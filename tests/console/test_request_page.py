@@ -18,7 +18,7 @@ from resends.engine.outcome import refresh_request_state
 from resends.models import ProviderCall, ResendRequest
 from resends.models.audit import CallState, RequestState
 
-from ..factories import ResendRequestFactory
+from ..factories import ResendRequestFactory, ResendTargetFactory
 from .helpers import HTMX, accept_returnhelper, messages_of, signed_in, squash, text
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +300,28 @@ def test_a_longer_period_includes_older_resends(
     shown, words = listed(browser, "scope=mine&days=30")
     assert shown == ids(history, "alice_failed_1", "alice_failed_2", "alice_succeeded", "alice_old")
     assert "4 resends: Succeeded 2 Failed 2" in words
+
+
+def test_one_bulk_jobs_resends_are_listed_with_their_orders_however_old(
+    browser: Client, history: dict[str, ResendRequest], manager: User
+) -> None:
+    from resends.models import BulkJob, BulkKind, BulkState
+
+    job = BulkJob.objects.create(
+        created_by=manager, account=history["alice_old"].account, kind=BulkKind.CHARGEBEE_FULL,
+        state=BulkState.FINISHED,
+    )  # fmt: skip
+    mine = [history["alice_old"], history["alice_failed_1"]]
+    ResendRequest.objects.filter(pk__in=[r.pk for r in mine]).update(bulk_job=job)
+    for index, resend in enumerate(mine):
+        ResendTargetFactory.create(request=resend, external_ref=f"ord_bulk_{index}")
+
+    shown, words = listed(browser, f"job={job.public_id}")
+    assert shown == ids(history, "alice_old", "alice_failed_1")  # 20 days old, and not mine only
+    assert f"Resends of bulk job #{job.pk}" in words
+    assert "ord_bulk_0" in words and "ord_bulk_1" in words
+    assert "2 resends: Succeeded 1 Failed 1" in words
+    failed, _ = listed(browser, f"job={job.public_id}&state=failed")
+    assert failed == ids(history, "alice_failed_1")
+    job_page = signed_in(Client(), manager).get(reverse("resends:bulk-job", args=[job.public_id]))
+    assert f"?job={job.public_id}" in text(job_page)
