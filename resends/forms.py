@@ -291,3 +291,7 @@ class RequestListForm(forms.Form):
         label="Submitted",
     )
     job = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one bulk job's resends
+    item = forms.CharField(
+        required=False, max_length=200, label="Order or item id", strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. an order id"}),
+    )  # fmt: skip

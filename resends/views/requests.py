@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ..forms import RequestListForm, new_token
-from ..models import BulkJob, ProviderCall, ResendRequest
+from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState
 from ..presentation import STATE_TONES, call_summary, is_settled
 from ..roles import can_audit
@@ -149,6 +149,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
         base = ResendRequest.objects.filter(submitted_at__gte=since)
     if scope == "mine":
         base = base.filter(submitted_by=signed_in_user(request))
+    if data.get("item"):  # the resends that touched one order or item
+        touched = ResendTarget.objects.filter(external_ref=data["item"]).values("request_id")
+        base = base.filter(pk__in=touched)
     if data.get("kind"):
         base = base.filter(kind=data["kind"])
     if data.get("account"):

@@ -323,5 +323,8 @@ def test_one_bulk_jobs_resends_are_listed_with_their_orders_however_old(
     assert "2 resends: Succeeded 1 Failed 1" in words
     failed, _ = listed(browser, f"job={job.public_id}&state=failed")
     assert failed == ids(history, "alice_failed_1")
+    one, words = listed(browser, f"job={job.public_id}&item=+ord_bulk_0+")  # what became of it
+    assert one == ids(history, "alice_old") and "1 resend: Succeeded 1" in words
+    assert listed(browser, f"job={job.public_id}&item=ord_elsewhere")[0] == set()
     job_page = signed_in(Client(), manager).get(reverse("resends:bulk-job", args=[job.public_id]))
     assert f"?job={job.public_id}" in text(job_page)
