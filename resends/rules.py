@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -53,11 +53,13 @@ DUPLICATE_WINDOW = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Problem:
-    """A reason something cannot be resent as asked. `subject` says what it is about."""
+    """A reason something cannot be resent as asked. `subject` says what it is about;
+    `category`, where there is one, is the bulk preview's SKIP_* line it is counted under."""
 
     subject: str
     message: str
     blocking: bool = True
+    category: str = field(default="", compare=False)
 
 
 def blocking(problems: Iterable[Problem]) -> list[Problem]:
@@ -146,55 +148,51 @@ def junction_batch_size() -> int:
 
 
 def junction_batches(order_ids: Sequence[str], size: int | None = None) -> list[list[str]]:
-    size = size or junction_batch_size()
-    return [list(order_ids[i : i + size]) for i in range(0, len(order_ids), size)]
+    return _chunks(order_ids, size or junction_batch_size())
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 # --- Chargebee ------------------------------------------------------------------------------
 def chargebee_order_problems(order: Order, *, in_flight: int) -> list[Problem]:
     """Whether this order can take one more resend at all."""
-    problems = []
+    subject, problems = order.external_id, []
     if not CHARGEBEE_ORDER_ID.match(order.external_id):
-        problems.append(Problem(order.external_id, "This order id cannot be sent to Chargebee."))
+        message = "This order id cannot be sent to Chargebee."
+        problems.append(Problem(subject, message, category=SKIP_NOT_RESENDABLE))
     if order.status in CHARGEBEE_UNRESENDABLE_STATUSES:
-        problems.append(
-            Problem(order.external_id, f"The order is {order.status}, so it cannot be resent.")
-        )
+        message = f"The order is {order.status}, so it cannot be resent."
+        problems.append(Problem(subject, message, category=SKIP_NOT_RESENDABLE))
     if order.resent_status == "fully_resent":
-        problems.append(
-            Problem(order.external_id, "The order was already resent in full (which cancelled it).")
-        )
+        message = "The order was already resent in full (which cancelled it)."
+        problems.append(Problem(subject, message, category=SKIP_NOT_RESENDABLE))
     used = order.resend_count + in_flight
     if used >= CHARGEBEE_MAX_RESENDS_PER_ORDER:
         detail = f" ({in_flight} still in progress)" if in_flight else ""
-        problems.append(
-            Problem(
-                order.external_id,
-                f"This order already has {used} of the {CHARGEBEE_MAX_RESENDS_PER_ORDER} resends "
-                f"Chargebee allows{detail}.",
-            )
+        message = (
+            f"This order already has {used} of the {CHARGEBEE_MAX_RESENDS_PER_ORDER} resends "
+            f"Chargebee allows{detail}."
         )
+        problems.append(Problem(subject, message, category=SKIP_CAP_USED))
     return problems
 
 
 # Why a bulk job leaves an order out (a category, counted in the preview).
-SKIP_CAP_USED = "all 5 resends used"
+SKIP_CAP_USED = f"all {CHARGEBEE_MAX_RESENDS_PER_ORDER} resends used"
 SKIP_NOT_RESENDABLE = "cancelled, voided or already resent in full"
-SKIP_RECENT = "resent in the last 15 minutes or still in progress"
+SKIP_RECENT = f"resent in the last {DUPLICATE_WINDOW.seconds // 60} minutes or still in progress"
 SKIP_PENDING_ELSEWHERE = "pending in another bulk job"
 
 
 def chargebee_bulk_skip(order: Order, *, in_flight: int) -> str:
     """The category of the first reason this order cannot take a resend, or "" when it can."""
-    if (
-        order.status in CHARGEBEE_UNRESENDABLE_STATUSES
-        or order.resent_status == "fully_resent"
-        or not CHARGEBEE_ORDER_ID.match(order.external_id)
-    ):
-        return SKIP_NOT_RESENDABLE
-    if order.resend_count + in_flight >= CHARGEBEE_MAX_RESENDS_PER_ORDER:
-        return SKIP_CAP_USED
-    return ""
+    return _first_category(chargebee_order_problems(order, in_flight=in_flight))
+
+
+def _first_category(problems: Sequence[Problem]) -> str:
+    return problems[0].category if problems else ""
 
 
 def chargebee_bulk_skip_filters() -> list[tuple[str, Q]]:
@@ -252,16 +250,16 @@ def returnhelper_inventory_problems(inventory: ReturnInventory) -> list[Problem]
     subject = inventory.external_id
     problems = []
     if inventory.handling_code != RETURNHELPER_ELIGIBLE_HANDLING:
-        problems.append(
-            Problem(
-                subject,
-                f"Handling is “{inventory.handling_code}”; only items on hold (ohd) can be resent.",
-            )
+        message = (
+            f"Handling is “{inventory.handling_code}”; only items on hold (ohd) can be resent."
         )
+        problems.append(Problem(subject, message, category=SKIP_RH_NOT_ON_HOLD))
     if not inventory.in_stock:
-        problems.append(Problem(subject, "Not physically in stock at the warehouse."))
+        message = "Not physically in stock at the warehouse."
+        problems.append(Problem(subject, message, category=SKIP_RH_NOT_IN_STOCK))
     if inventory.pending_vas:
-        problems.append(Problem(subject, "A value-added service is still pending on this item."))
+        message = "A value-added service is still pending on this item."
+        problems.append(Problem(subject, message, category=SKIP_RH_PENDING_VAS))
     return problems
 
 
@@ -392,13 +390,7 @@ SKIP_RH_SERVICE_NOT_OFFERED = "the service type is not offered to the customer's
 
 def returnhelper_bulk_skip(inventory: ReturnInventory) -> str:
     """The category of the first reason returnhelper_inventory_problems gives, or "" if none."""
-    if inventory.handling_code != RETURNHELPER_ELIGIBLE_HANDLING:
-        return SKIP_RH_NOT_ON_HOLD
-    if not inventory.in_stock:
-        return SKIP_RH_NOT_IN_STOCK
-    if inventory.pending_vas:
-        return SKIP_RH_PENDING_VAS
-    return ""
+    return _first_category(returnhelper_inventory_problems(inventory))
 
 
 def returnhelper_bulk_skip_filters() -> list[tuple[str, Q]]:
@@ -452,8 +444,7 @@ def returnhelper_resends_needed(items: int) -> int:
 
 def returnhelper_split(items: Sequence[T]) -> list[list[T]]:
     """One customer's items (one warehouse, one address) in resends of at most the group max."""
-    size = returnhelper_group_max()
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+    return _chunks(items, returnhelper_group_max())
 
 
 def _label(field: str) -> str:

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import CallAttempt, ProviderCall
-from ..models.audit import CallState, Channel
+from ..models.audit import BULK_CHANNELS, CallState
 from ..providers.base import (
     CallResult,
     ErrorClass,
@@ -51,7 +51,6 @@ class Next:
 
 
 DONE = Next()
-BULK_CHANNELS = (Channel.BULK, Channel.SCHEDULE)
 
 
 def _claimable(now: datetime) -> Q:

@@ -31,6 +31,10 @@ class Channel(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
 
 
+# Resends made by bulk jobs and schedules: the rate budget's bulk lane, "pending in another job".
+BULK_CHANNELS = (Channel.BULK, Channel.SCHEDULE)
+
+
 class RequestState(models.TextChoices):
     DRAFT = "draft", "Draft"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"

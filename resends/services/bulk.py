@@ -36,7 +36,7 @@ from ..models import (
     ReturnInventory,
     SavedFilter,
 )
-from ..models.audit import Channel, RequestState
+from ..models.audit import BULK_CHANNELS, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
 from . import lookups
 from .mirrors import parse_time
@@ -258,7 +258,7 @@ def _in_progress(targets: QuerySet[ResendTarget], key: str) -> dict[int, str]:
     ).values_list(key, "request__channel", "request__state")
     busy: dict[int, str] = {}
     for pk, channel, state in rows:
-        elsewhere = channel in (Channel.BULK, Channel.SCHEDULE) and state != RequestState.SUCCEEDED
+        elsewhere = channel in BULK_CHANNELS and state != RequestState.SUCCEEDED
         if elsewhere or pk not in busy:
             busy[pk] = rules.SKIP_PENDING_ELSEWHERE if elsewhere else rules.SKIP_RECENT
     return busy
@@ -332,24 +332,6 @@ class ReturnHelperRoutes:
         )
 
 
-def returnhelper_warehouse_services(
-    account: ProviderAccount, warehouse_id: str
-) -> list[tuple[str, str]] | None:
-    """(code, name) of the service types the warehouse offers to any country; None when the
-    reference data cannot be loaded right now."""
-    countries = lookups.returnhelper_countries(account)
-    if countries is None:
-        return None
-    offered: dict[str, str] = {}
-    for country in countries:
-        options = lookups.returnhelper_service_options(account, warehouse_id, country)
-        if options is None:
-            return None
-        for code, name in options:
-            offered.setdefault(code, name)
-    return list(offered.items())
-
-
 def mirrored_warehouses(account: ProviderAccount) -> list[str]:
     """The warehouses the mirror holds return items in (what a bulk job can pick from)."""
     rows = ReturnInventory.objects.filter(account=account).order_by("warehouse_id")
@@ -363,7 +345,7 @@ def service_type_choices(
     loaded right now is left out (the preview then says so)."""
     grouped = []
     for warehouse in warehouses:
-        offered = returnhelper_warehouse_services(account, warehouse)
+        offered = lookups.returnhelper_warehouse_service_options(account, warehouse)
         if offered:
             options = [(code, f"{name} ({code})") for code, name in offered]
             grouped.append((f"Warehouse {warehouse}", options))
@@ -376,7 +358,7 @@ def returnhelper_routes(
     """The job's service type checked against the warehouse, as the single form checks it."""
     if not service_type:
         raise RuleViolation(rules.returnhelper_bulk_service_problems("", warehouse_id, []))
-    offered = returnhelper_warehouse_services(account, warehouse_id)
+    offered = lookups.returnhelper_warehouse_service_options(account, warehouse_id)
     countries = lookups.returnhelper_countries(account)
     if offered is None or countries is None:
         raise ReferenceUnavailable(

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -33,6 +34,7 @@ from .bulk import (
     BulkPreview,
     ReferenceUnavailable,
     ReturnHelperRoutes,
+    approval_threshold,
     count_inventories,
     inventories_in_progress,
     matching_inventories,
@@ -117,11 +119,10 @@ def advance(job_id: int, step: str | None = None) -> bool:
         job.save()
         from . import notify
 
-        counted = progress(job)
         if job.state == BulkState.FINISHED:
-            notify.job_ended(job, counted)
-        else:
-            notify.failure_rate_passed(job, counted)
+            notify.job_ended(job, progress(job))
+        elif job.notified_at is None:  # the failure-rate warning goes once
+            notify.failure_rate_passed(job, progress(job))
         return job.state == BulkState.RUNNING
 
 
@@ -430,23 +431,30 @@ def progress(job: BulkJob) -> Progress:
     return Progress(total, done, failed, job.skipped, in_progress, remaining, per_second, eta)
 
 
-def create_retry_job(job: BulkJob, *, actor: Any) -> BulkJob:
-    """A new job, linked to this one, that retries its failed items."""
+def create_retry_job(job: BulkJob, *, actor: User, channel: str = Channel.WEB) -> BulkJob:
+    """A new job, linked to this one, that retries its failed items; like any job, one above
+    the approval threshold waits for a second manager."""
     if job.state not in (BulkState.FINISHED, BulkState.CANCELLED):
         raise RuleViolation([rules.Problem("state", "Retry once the job has stopped.")])
     failed = job.requests.filter(state__in=(RequestState.FAILED, RequestState.PARTLY_FAILED))
     count = failed.count()
     if not count:
         raise RuleViolation([rules.Problem("retry", "Nothing in this job failed.")])
-    return BulkJob.objects.create(
-        created_by=actor,
-        channel=job.channel,
-        account=job.account,
-        kind=job.kind,
-        criteria={"retry_of_job": job.pk},
-        reason_code=job.reason_code,
-        note=job.note,
-        state=BulkState.QUEUED,
-        preview={"to_send": count, "requests": count},
-        retry_of=job,
-    )
+    waits = count > approval_threshold()
+    with transaction.atomic():
+        retry = BulkJob.objects.create(
+            created_by=actor,
+            channel=channel,
+            account=job.account,
+            kind=job.kind,
+            criteria={"retry_of_job": job.pk},
+            reason_code=job.reason_code,
+            service_type=job.service_type,
+            note=job.note,
+            state=BulkState.AWAITING_APPROVAL if waits else BulkState.QUEUED,
+            preview={"to_send": count, "requests": count},
+            retry_of=job,
+        )
+        if not waits:
+            ring(retry.pk)
+    return retry

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from ..models import ProviderAccount
 from ..providers.base import ProviderError
 from ..providers.registry import client_for
-from ..providers.returnhelper.client import ReturnHelperClient
+from ..providers.returnhelper.client import ReturnHelperClient, ServiceType
 
 TTL_SECONDS = 600
 
@@ -53,6 +53,29 @@ def returnhelper_service_options(
     account: ProviderAccount, warehouse_id: str, country: str
 ) -> list[tuple[str, str]] | None:
     """(code, name) of the service types offered from this warehouse to this country."""
+    types = _service_types(account, warehouse_id)
+    if types is None:
+        return None
+    return [(t.code, t.name or t.code) for t in types if t.serves(int(warehouse_id), country)]
+
+
+def returnhelper_warehouse_service_options(
+    account: ProviderAccount, warehouse_id: str
+) -> list[tuple[str, str]] | None:
+    """(code, name) of the service types this warehouse offers to any country."""
+    types = _service_types(account, warehouse_id)
+    if types is None:
+        return None
+    wid = int(warehouse_id)
+    offered = {
+        t.code: t.name or t.code
+        for t in types
+        if any(route.warehouse_id in (None, wid) for route in t.routes)
+    }
+    return list(offered.items())
+
+
+def _service_types(account: ProviderAccount, warehouse_id: str) -> tuple[ServiceType, ...] | None:
     key = f"rh:services:{account.pk}:{warehouse_id}"
     types = cache.get(key)
     if types is None:
@@ -61,4 +84,4 @@ def returnhelper_service_options(
         except (ProviderError, ValueError):
             return None
         cache.set(key, types, TTL_SECONDS)
-    return [(t.code, t.name or t.code) for t in types if t.serves(int(warehouse_id), country)]
+    return tuple(types)

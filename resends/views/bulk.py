@@ -243,7 +243,6 @@ def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpRespo
             )
         elif action == "retry":
             retry = bulk_run.create_retry_job(job, actor=signed_in_user(request))
-            bulk_run.ring(retry.pk)
             messages.success(request, "A new job retries the failed items.")
             return redirect("resends:bulk-job", public_id=retry.public_id)
         elif action in ("approve", "reject"):

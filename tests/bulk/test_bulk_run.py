@@ -137,6 +137,23 @@ def test_failed_items_are_retried_by_a_linked_job(sandbox, agent, settings) -> N
         bulk_run.create_retry_job(retry, actor=agent)
 
 
+def test_a_retry_of_more_failures_than_the_threshold_waits_for_approval(
+    sandbox, agent, manager, settings
+) -> None:  # type: ignore[no-untyped-def]
+    mirror_chargebee(sandbox, 3)
+    faults(sandbox, provider="chargebee", error_rate=1.0, error_status=400, error_count=2)
+    job = run_to_the_end(new_job(agent))
+    clear_faults(sandbox)
+    settings.BULK_APPROVAL_THRESHOLD = 1
+
+    retry = bulk_run.create_retry_job(job, actor=agent)
+    assert retry.state == BulkState.AWAITING_APPROVAL and retry.channel == "web"
+    assert bulk_run.advance(retry.pk) is False and not retry.requests.exists()  # nothing sent
+    bulk.decide(retry, manager=manager, approve=True, note="")
+    assert run_to_the_end(retry).state == BulkState.FINISHED
+    assert len(ledger(sandbox, "chargebee")) == 3
+
+
 def test_junction_orders_go_in_batches_of_100(sandbox, agent) -> None:  # type: ignore[no-untyped-def]
     account = default_account("junction")
     raws = build_dataset(seed=42).junction_orders
