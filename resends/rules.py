@@ -286,6 +286,9 @@ def returnhelper_group_problems(inventories: Sequence[ReturnInventory]) -> list[
             )
         )
     for inventory in inventories:
+        if not inventory.external_id.isdigit():  # createResend takes item ids as numbers
+            message = "Return Helper knows items by number; this item's id is not one."
+            problems.append(Problem(inventory.external_id, message))
         problems.extend(returnhelper_inventory_problems(inventory))
     return problems
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .. import rules
 from ..models import LineItem, Order, ProviderAccount, ReturnInventory
-from .submit import chargebee_check
+from .submit import chargebee_check, returnhelper_check
 
 
 @dataclass
@@ -155,13 +155,7 @@ def returnhelper(
         )
         for inv in inventories
     }
-    problems = [
-        *rules.returnhelper_group_problems(inventories),
-        *rules.returnhelper_address_problems(
-            shipment, countries=countries, service_types=service_types
-        ),
-    ]
-    general = _assign(items, problems)
+    general = _assign(items, returnhelper_check(inventories, shipment, countries, service_types))
     to = ", ".join(
         v
         for v in (

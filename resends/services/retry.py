@@ -31,11 +31,13 @@ def failed_calls(request: ResendRequest) -> list[ProviderCall]:
     )
 
 
-def retry_problems(request: ResendRequest) -> list[rules.Problem]:
+def retry_problems(
+    request: ResendRequest, failed: list[ProviderCall] | None = None
+) -> list[rules.Problem]:
     """Why the failed part cannot be retried now (empty when it can)."""
     if not request.is_final:
         return [rules.Problem("retry", "Wait until this resend has finished.")]
-    failed = failed_calls(request)
+    failed = failed_calls(request) if failed is None else failed
     if not failed:
         return [rules.Problem("retry", "Nothing in this resend failed.")]
     return [problem for call in failed for problem in call_problems(call)]
@@ -46,10 +48,9 @@ def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Sub
         return found
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
-        problems = retry_problems(request)
-        if problems:
-            raise RuleViolation(problems)
         failed = failed_calls(request)
+        if not request.is_final or not failed:
+            raise RuleViolation(retry_problems(request, failed))
         whole = len(failed) == request.calls.filter(operation__in=RETRYABLE_OPERATIONS).count()
         return _create(
             actor=actor,
@@ -64,7 +65,7 @@ def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Sub
             print_=request.fingerprint if whole else "",
             targets=_targets(request, failed),
             calls=[PlannedCall(call.operation, call.subject, call.payload) for call in failed],
-            warnings=[],
+            check=lambda: retry_problems(request, failed),
             retry_of=request,
             reason_code=request.reason_code,
             note=request.note,

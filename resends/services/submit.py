@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -100,16 +100,22 @@ def _create(
     same_as: Any,
     targets: Sequence[ResendTarget],
     calls: Sequence[PlannedCall],
-    warnings: list[rules.Problem],
+    check: Callable[[], list[rules.Problem]],
     print_: str = "",
     **fields: Any,
 ) -> Submitted:
     """`same_as` is what makes two submits the same intent (what is resent, not why or how);
-    `print_` instead gives that fingerprint directly (a retry reuses its original's)."""
+    `print_` instead gives that fingerprint directly (a retry reuses its original's).
+    The same intent in progress (or done moments ago) is found before `check` runs the rules:
+    the first submit may itself have used the order's last resend or taken the items off hold.
+    Blocking problems from `check` refuse the resend; the others come back as warnings."""
     print_ = print_ or fingerprint(account, kind, same_as)
     duplicate = _existing_duplicate(account, print_)
     if duplicate is not None:
-        return Submitted(duplicate, created=False, warnings=warnings)
+        return Submitted(duplicate, created=False)
+    warnings = check()
+    if rules.blocking(warnings):
+        raise RuleViolation(rules.blocking(warnings))
     try:
         with transaction.atomic():
             request = ResendRequest.objects.create(
@@ -187,6 +193,20 @@ def chargebee_check(
     ]
 
 
+def returnhelper_check(
+    inventories: Sequence[ReturnInventory],
+    shipment: dict[str, str],
+    countries: Sequence[str] | None,
+    service_types: Sequence[str] | None,
+) -> list[rules.Problem]:
+    return [
+        *rules.returnhelper_group_problems(inventories),
+        *rules.returnhelper_address_problems(
+            shipment, countries=countries, service_types=service_types
+        ),
+    ]
+
+
 def chargebee_payload(
     order: Order,
     lines: Sequence[tuple[LineItem, int]] | None,
@@ -224,14 +244,6 @@ def submit_chargebee_resend(
         kind = ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL
         payload = chargebee_payload(order, lines, reason, shipping_date)
         same_as = [payload["order_id"], sorted((x["id"], x["quantity"]) for x in payload["lines"])]
-        # Before the rules: the first submit may itself have used the order's last resend.
-        if earlier := _existing_duplicate(order.account, fingerprint(order.account, kind, same_as)):
-            return Submitted(earlier, created=False)
-        problems = chargebee_check(
-            order=order, lines=lines, reason=reason, shipping_date=shipping_date
-        )
-        if rules.blocking(problems):
-            raise RuleViolation(rules.blocking(problems))
         targets = (
             [
                 ResendTarget(
@@ -252,7 +264,9 @@ def submit_chargebee_resend(
             same_as=same_as,
             targets=targets,
             calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
-            warnings=problems,
+            check=lambda: chargebee_check(
+                order=order, lines=lines, reason=reason, shipping_date=shipping_date
+            ),
             reason_code=reason,
             note=note,
             shipping_date=shipping_date,
@@ -295,7 +309,7 @@ def submit_junction_orders(
             same_as=sorted(ids),
             targets=targets,
             calls=calls,
-            warnings=problems,
+            check=lambda: problems,
             note=note,
         )
 
@@ -333,7 +347,7 @@ def submit_junction_window(
             same_as=[_iso(start), _iso(end)],
             targets=[ResendTarget(external_ref=f"{_iso(start)}..{_iso(end)}"[:64])],
             calls=calls,
-            warnings=problems,
+            check=lambda: problems,
             note=note,
             window_start=start,
             window_end=end,
@@ -367,23 +381,10 @@ def submit_returnhelper_resend(
             .filter(pk__in=[inv.pk for inv in inventories])
             .order_by("pk")
         )
+        if not locked:
+            raise RuleViolation([rules.Problem("inventories", "Pick at least one item.")])
+        # An id that is not a number is refused by returnhelper_group_problems (in `check`).
         ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
-        # Before the rules: once the first submit is accepted, its items are no longer on hold.
-        account = locked[0].account if locked else None
-        if account and (
-            earlier := _existing_duplicate(
-                account, fingerprint(account, ResendKind.RETURNHELPER, ids)
-            )
-        ):
-            return Submitted(earlier, created=False)
-        problems = [
-            *rules.returnhelper_group_problems(locked),
-            *rules.returnhelper_address_problems(
-                shipment, countries=countries, service_types=service_types
-            ),
-        ]
-        if rules.blocking(problems):
-            raise RuleViolation(rules.blocking(problems))
         payload = {
             "inventory_ids": ids,
             "shipment": shipment,
@@ -405,7 +406,7 @@ def submit_returnhelper_resend(
             calls=[
                 PlannedCall(Op.RETURNHELPER_CREATE_RESEND, ",".join(map(str, ids))[:64], payload)
             ],
-            warnings=problems,
+            check=lambda: returnhelper_check(locked, shipment, countries, service_types),
             note=note,
             destination=shipment,
         )

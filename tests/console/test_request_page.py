@@ -167,6 +167,23 @@ def test_a_retry_of_a_failed_resend_is_a_new_linked_resend_made_once(
     assert f"Retried as #{new.pk} (Queued)" in words
 
 
+def test_a_second_retry_lands_on_the_first_even_when_that_used_the_last_resend(
+    client: Client, failed_resend: ResendRequest, manager: User, agent: User
+) -> None:
+    from resends.models import Order
+
+    order_ids = failed_resend.targets.values_list("order_id", flat=True)
+    Order.objects.filter(pk__in=order_ids).update(resend_count=4)  # the retry is the 5th
+    first = retry(signed_in(client, manager), failed_resend, str(uuid.uuid4()))
+    new = ResendRequest.objects.exclude(pk=failed_resend.pk).get()
+    assert first["Location"] == page_of(new)
+
+    # Another agent, another page: the first retry, not "5 of 5 resends used".
+    second = retry(signed_in(Client(), agent), failed_resend, str(uuid.uuid4()))
+    assert second.status_code == 302 and second["Location"] == page_of(new)
+    assert ResendRequest.objects.count() == 2 and ProviderCall.objects.count() == 2
+
+
 def test_a_retry_of_a_succeeded_resend_is_refused(browser: Client, resend: ResendRequest) -> None:
     succeed(resend)
     response = retry(browser, resend, str(uuid.uuid4()))
