@@ -179,6 +179,26 @@ def chargebee_order_problems(order: Order, *, in_flight: int) -> list[Problem]:
     return problems
 
 
+def bulk_criteria_problems(kind: str, criteria: Mapping[str, Any]) -> list[Problem]:
+    """A bulk job's stored filter must be narrow enough that it cannot sweep everything: a
+    window has a start, a Return Helper job one warehouse and a received-from time, an order
+    job a start or a status. Subjects are the criteria's names (the form's fields)."""
+    from .models.bulk import BulkKind
+
+    if kind == BulkKind.JUNCTION_WINDOW:
+        return [] if criteria.get("start_at") else [Problem("start_at", "A window needs a start.")]
+    if kind == BulkKind.RETURNHELPER_INVENTORIES:
+        problems = []
+        if not criteria.get("warehouse_id"):
+            problems.append(Problem("warehouse_id", "Pick the warehouse: a resend ships from one."))
+        if not criteria.get("created_from"):
+            problems.append(Problem("created_from", "Narrow the items: give a received-from time."))
+        return problems
+    if criteria.get("updated_from") or criteria.get("status"):
+        return []
+    return [Problem("updated_from", "Narrow the orders: give at least a start or a status.")]
+
+
 # Why a bulk job leaves an order out (a category, counted in the preview).
 SKIP_CAP_USED = f"all {CHARGEBEE_MAX_RESENDS_PER_ORDER} resends used"
 SKIP_NOT_RESENDABLE = "cancelled, voided or already resent in full"

@@ -187,6 +187,8 @@ def preview(
     kind: str, account: ProviderAccount, criteria: dict[str, Any], *, service_type: str = ""
 ) -> BulkPreview:
     """`service_type`: the Return Helper shipment service type (other kinds have none)."""
+    if problems := rules.bulk_criteria_problems(kind, criteria):
+        raise RuleViolation(problems)
     result = BulkPreview(kind=kind, rate_per_second=rate_per_second(account))
     if kind == BulkKind.RETURNHELPER_INVENTORIES:
         items = matching_inventories(account, criteria).order_by()

@@ -84,18 +84,9 @@ class BulkJobForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        kind = data.get("kind")
-        if kind == BulkKind.JUNCTION_WINDOW and not data.get("start_at"):
-            self.add_error("start_at", "A window needs a start.")
-        elif kind == BulkKind.RETURNHELPER_INVENTORIES:
-            if not data.get("warehouse_id"):
-                self.add_error("warehouse_id", "Pick the warehouse: a resend ships from one.")
-            if not data.get("created_from"):
-                self.add_error("created_from", "Narrow the items: give a received-from time.")
-        elif kind != BulkKind.JUNCTION_WINDOW and not (
-            data.get("updated_from") or data.get("status")
-        ):
-            self.add_error("updated_from", "Narrow the orders: give at least a start or a status.")
+        if data.get("kind"):
+            for problem in rules.bulk_criteria_problems(data["kind"], data):
+                self.add_error(problem.subject, problem.message)
         return data
 
     def criteria(self) -> dict[str, str]:

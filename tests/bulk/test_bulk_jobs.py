@@ -201,3 +201,22 @@ def test_the_counted_preview_agrees_with_the_rule_order_by_order(chargebee) -> N
     expected = Counter(rules.chargebee_bulk_skip(o, in_flight=0) for o in made)
     sendable = expected.pop("")
     assert counted.skipped == expected and counted.to_send == sendable == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "account", "criteria", "problem"),
+    [
+        (BulkKind.CHARGEBEE_FULL, "chargebee", {"updated_to": "2026-01-01T00:00:00Z"}, "Narrow the orders"),
+        (BulkKind.JUNCTION_WINDOW, "junction", {"end_at": "2026-01-01T00:00:00Z"}, "needs a start"),
+        (BulkKind.RETURNHELPER_INVENTORIES, "returnhelper", {"warehouse_id": "11"}, "received-from"),
+    ],
+)  # fmt: skip
+def test_no_way_in_creates_a_job_that_sweeps_everything(
+    manager, kind, account, criteria, problem
+) -> None:  # type: ignore[no-untyped-def]
+    """The service refuses it too, so a schedule or a script cannot get past the form's check."""
+    with pytest.raises(RuleViolation, match=problem):
+        bulk.create_job(
+            actor=manager, kind=kind, account=default_account(account), criteria=criteria
+        )
+    assert not BulkJob.objects.exists()

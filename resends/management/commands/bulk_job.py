@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from resends import rules
 from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
 from resends.roles import can_audit
 from resends.services import bulk, bulk_filters, bulk_run
@@ -122,15 +123,10 @@ class Command(BaseCommand):
             if key in self.TIMES and parse_time(value) is None:
                 raise CommandError(f"--{option.replace('_', '-')}: “{value}” is not an ISO time.")
             criteria[key] = value
-        if kind == BulkKind.JUNCTION_WINDOW and "start_at" not in criteria:
-            raise CommandError("A junction_window job needs --start.")
-        if kind == BulkKind.RETURNHELPER_INVENTORIES:
-            if "warehouse_id" not in criteria:
-                raise CommandError("A returnhelper_inventories job needs --warehouse.")
-            if "created_from" not in criteria:
-                raise CommandError("Narrow the items with --created-from.")
-        elif kind != BulkKind.JUNCTION_WINDOW and not criteria:
-            raise CommandError("Narrow the orders with --updated-from, --updated-to or --status.")
+        problems = rules.bulk_criteria_problems(kind, criteria)
+        if problems:
+            flags = ", ".join(f"--{self.OPTIONS[p.subject].replace('_', '-')}" for p in problems)
+            raise CommandError(" ".join(p.message for p in problems) + f" ({flags})")
         return criteria
 
     def _from_filter(
