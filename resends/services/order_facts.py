@@ -13,7 +13,7 @@ from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget,
 from ..models.audit import RequestState
 from .submit import chargebee_open_calls
 
-IN_PROGRESS = (RequestState.QUEUED, RequestState.RUNNING, RequestState.AWAITING_APPROVAL)
+IN_PROGRESS = tuple(s for s in RequestState if s not in ResendRequest.FINAL_STATES)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -412,24 +412,39 @@ def submit_returnhelper_resend(
         )
 
 
+def _accepted_create(calls: Iterable[ProviderCall]) -> ProviderCall | None:
+    return next(
+        (
+            c
+            for c in calls
+            if c.operation == Op.RETURNHELPER_CREATE_RESEND
+            and c.state == CallState.SUCCEEDED
+            and c.provider_reference
+        ),
+        None,
+    )
+
+
+def cancel_problems(calls: Iterable[ProviderCall]) -> list[rules.Problem]:
+    """Why the resend with these calls cannot be cancelled now (the page offers Cancel only
+    when there is nothing)."""
+    create = _accepted_create(calls)
+    if create is None:
+        message = "Only a resend Return Helper has accepted can be cancelled."
+        return [rules.Problem("cancel", message)]
+    return rules.returnhelper_cancel_problems(create.provider_status)
+
+
 def cancel_returnhelper_resend(*, actor: User, request: ResendRequest) -> ProviderCall:
     """Queue a cancel of an accepted Return Helper resend that has not started; idempotent."""
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
-        create = request.calls.filter(
-            operation=Op.RETURNHELPER_CREATE_RESEND, state=CallState.SUCCEEDED
-        ).first()
-        if create is None or not create.provider_reference:
-            raise RuleViolation(
-                [
-                    rules.Problem(
-                        "cancel", "Only a resend Return Helper has accepted can be cancelled."
-                    )
-                ]
-            )
-        problems = rules.returnhelper_cancel_problems(create.provider_status)
+        calls = list(request.calls.all())
+        problems = cancel_problems(calls)
         if problems:
             raise RuleViolation(problems)
+        create = _accepted_create(calls)
+        assert create is not None
         existing = (
             request.calls.filter(operation=Op.RETURNHELPER_CANCEL_RESEND)
             .exclude(state=CallState.FAILED)

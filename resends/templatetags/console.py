@@ -2,7 +2,15 @@ from typing import Any
 
 from django import template
 
+from ..presentation import STATE_TONES
+
 register = template.Library()
+
+
+@register.filter
+def tone(state: str) -> str:
+    """The colour word (ok, bad, warn, muted) of a request's or call's state."""
+    return STATE_TONES.get(state, "")
 
 
 @register.filter

@@ -21,7 +21,14 @@ from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from ..services import bulk, bulk_filters, bulk_run
 from ..services.mirrors import parse_time
 from ..services.submit import RuleViolation
-from .common import form_problems, is_htmx, live_panel, manager_view, signed_in_user
+from .common import (
+    form_problems,
+    is_htmx,
+    live_panel,
+    manager_view,
+    render_page_or_partial,
+    signed_in_user,
+)
 
 TEMPLATE = "resends/bulk_job.html"
 
@@ -147,9 +154,9 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                 context["problems"] = violation.problems
     context["threshold"] = bulk.approval_threshold()
     context["group_max"] = rules.returnhelper_group_max()
-    context["saved_filters"] = SavedFilter.objects.select_related("account")
-    name = "resends/bulk_new.html#preview" if is_htmx(request) else "resends/bulk_new.html"
-    return render(request, name, context)
+    context["max_window_days"] = rules.JUNCTION_MAX_WINDOW.days
+    context["saved_filters"] = SavedFilter.objects.all()
+    return render_page_or_partial(request, "resends/bulk_new.html", "preview", context)
 
 
 def _create(request: HttpRequest, form: BulkJobForm) -> BulkJob:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from .. import rules
 from ..forms import SearchForm
 from ..services import search
 from .common import console_view, render_page_or_partial
@@ -14,7 +15,12 @@ from .common import console_view, render_page_or_partial
 @console_view
 def find(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
-    context: dict[str, object] = {"form": form, "searched": False}
+    context: dict[str, object] = {
+        "form": form,
+        "searched": False,
+        "max_pasted": search.MAX_PASTED_IDS,
+        "chargebee_limit": rules.CHARGEBEE_MAX_RESENDS_PER_ORDER,
+    }
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         account = data["account"]

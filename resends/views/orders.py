@@ -10,7 +10,6 @@ from .. import rules
 from ..models import Order, Provider
 from ..roles import can_audit
 from ..services import order_facts
-from ..services.submit import chargebee_check
 from .common import console_view
 
 
@@ -27,10 +26,10 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "address": order.raw.get("shipping_address") or {},
     }
     if provider == Provider.CHARGEBEE:
-        context["cap"] = order_facts.chargebee_cap(order)
+        cap = order_facts.chargebee_cap(order)
+        context["cap"] = cap
         context["lines"] = order_facts.line_rows(order)
-        blocking = rules.blocking(
-            chargebee_check(order=order, lines=None, reason="", shipping_date=None)
-        )
-        context["chargebee_blocked"] = [p for p in blocking if p.subject != "reason"]
+        # Whether the order can take a resend at all (the form asks for the reason and lines).
+        problems = rules.chargebee_order_problems(order, in_flight=cap.in_flight)
+        context["chargebee_blocked"] = rules.blocking(problems)
     return render(request, "resends/order.html", context)

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from ..forms import RequestListForm, new_token
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState
-from ..presentation import STATE_TONES, call_summary, is_settled
+from ..presentation import call_summary, is_settled
 from ..roles import can_audit
 from ..services.retry import retry_failed, retry_problems
-from ..services.submit import RuleViolation, cancel_returnhelper_resend
+from ..services.submit import RuleViolation, cancel_problems, cancel_returnhelper_resend
 from .common import after_submit, console_view, is_htmx, live_panel, signed_in_user
 
 TEMPLATE = "resends/request.html"
@@ -29,74 +29,62 @@ LIST_PAGE = 50
 Op = ProviderCall.Operation
 
 
-def _load(public_id: UUID) -> ResendRequest:
-    return get_object_or_404(
-        ResendRequest.objects.select_related(
-            "account", "submitted_by", "retry_of"
-        ).prefetch_related(
-            Prefetch(
-                "calls",
-                queryset=ProviderCall.objects.select_related("requested_by")
-                .prefetch_related("attempt_rows")
-                .order_by("id"),
-            ),
-            "targets__line_item",
-            "targets__inventory",
-            "targets__order",
-        ),
-        public_id=public_id,
+def _load(public_id: UUID, *, whole_page: bool) -> ResendRequest:
+    """The request with its calls; its targets too for the whole page (the polled status panel
+    shows only the calls)."""
+    rows = ResendRequest.objects.select_related("account", "submitted_by", "retry_of")
+    calls = Prefetch(
+        "calls",
+        queryset=ProviderCall.objects.select_related("requested_by")
+        .prefetch_related("attempt_rows")
+        .order_by("id"),
     )
+    rows = rows.prefetch_related(calls)
+    if whole_page:
+        rows = rows.prefetch_related("targets__line_item", "targets__inventory", "targets__order")
+    return get_object_or_404(rows, public_id=public_id)
 
 
 def _status_context(request: HttpRequest, resend: ResendRequest) -> dict[str, Any]:
     calls = list(resend.calls.all())
     settled = is_settled(resend, calls)
-    create = next(
-        (
-            c
-            for c in calls
-            if c.operation == Op.RETURNHELPER_CREATE_RESEND and c.state == CallState.SUCCEEDED
-        ),
-        None,
-    )
     cancelling = any(
-        c.operation == Op.RETURNHELPER_CANCEL_RESEND and c.state not in (CallState.FAILED,)
-        for c in calls
+        c.operation == Op.RETURNHELPER_CANCEL_RESEND and c.state != CallState.FAILED for c in calls
     )
     can_cancel = (
-        create is not None
-        and create.provider_status in ("", "pending")
-        and not cancelling
+        not cancelling
         and resend.state != ResendRequest.State.CANCELLED
+        and not cancel_problems(calls)
     )
     return {
         "resend": resend,
         "calls": [(c, call_summary(c)) for c in calls],
         "settled": settled,
-        "tone": STATE_TONES.get(resend.state, ""),
         "can_retry": resend.is_final and not retry_problems(resend),
         "can_cancel": can_cancel,
         "retry_token": new_token(),
-        "retries": list(resend.retries.order_by("submitted_at")),
-        "can_audit": can_audit(request.user),
     }
 
 
 @require_GET
 @console_view
 def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    resend = _load(public_id)
-    return render(request, TEMPLATE, _status_context(request, resend))
+    resend = _load(public_id, whole_page=True)
+    context = {
+        **_status_context(request, resend),
+        "retries": list(resend.retries.order_by("submitted_at")),
+        "can_audit": can_audit(request.user),
+    }
+    return render(request, TEMPLATE, context)
 
 
 @require_GET
 @console_view
 def request_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The live status panel. Answers 286 once settled, which tells htmx to stop polling."""
-    resend = _load(public_id)
-    context = _status_context(request, resend)
     if not is_htmx(request):
         return redirect("resends:request", public_id=public_id)
+    context = _status_context(request, _load(public_id, whole_page=False))
     return live_panel(request, f"{TEMPLATE}#status", context, finished=context["settled"])
 
 

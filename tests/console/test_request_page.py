@@ -247,6 +247,19 @@ def test_a_shipped_return_helper_resend_cannot_be_cancelled(
     assert "Cancel this resend" not in squash(text(page))
 
 
+def test_cancel_is_offered_only_when_the_service_would_take_it(
+    browser: Client, rh_resend: ResendRequest
+) -> None:
+    call = accept_returnhelper(rh_resend, status="pending")
+    assert "Cancel this resend" in squash(text(browser.get(page_of(rh_resend))))
+    ProviderCall.objects.filter(pk=call.pk).update(provider_reference="")  # no resend id back
+    assert "Cancel this resend" not in squash(text(browser.get(page_of(rh_resend))))
+    ProviderCall.objects.filter(pk=call.pk).update(
+        provider_reference="123", provider_status="packing"
+    )
+    assert "Cancel this resend" not in squash(text(browser.get(page_of(rh_resend))))
+
+
 def test_a_chargebee_resend_cannot_be_cancelled(browser: Client, resend: ResendRequest) -> None:
     succeed(resend)
     page = browser.get(cancel(browser, resend)["Location"])
