@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import environ
@@ -52,7 +52,13 @@ def env_bool(name: str, default: bool | Unset = REQUIRED) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
-def env_int(name: str, default: int | Unset = REQUIRED, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str,
+    default: int | Unset = REQUIRED,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
     value = _raw(name, default)
     if value is None:
         return int(default)  # type: ignore[arg-type]
@@ -60,19 +66,35 @@ def env_int(name: str, default: int | Unset = REQUIRED, *, minimum: int | None =
         number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
-    return number
+    return _within(name, number, minimum, maximum)
 
 
-def env_float(name: str, default: float | Unset = REQUIRED) -> float:
+def env_float(
+    name: str,
+    default: float | Unset = REQUIRED,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
     value = _raw(name, default)
     if value is None:
         return float(default)  # type: ignore[arg-type]
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+    return _within(name, number, minimum, maximum)
+
+
+N = TypeVar("N", int, float)
+
+
+def _within(name: str, number: N, minimum: N | None, maximum: N | None) -> N:
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
+    return number
 
 
 def env_list(name: str, default: list[str] | Unset = REQUIRED) -> list[str]:

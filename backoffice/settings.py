@@ -212,13 +212,13 @@ PROVIDER_HTTP_READ_TIMEOUT = env_float("PROVIDER_HTTP_READ_TIMEOUT", 20.0)
 # One request budget per provider account, shared by every worker (requests per second). Override
 # one account with <ENV_PREFIX>_RATE_PER_SECOND (e.g. CHARGEBEE_EU_RATE_PER_SECOND).
 RATE_PER_SECOND = {
-    "junction": env_float("JUNCTION_RATE_PER_SECOND", 10.0),
-    "chargebee": env_float("CHARGEBEE_RATE_PER_SECOND", 5.0),
-    "returnhelper": env_float("RETURNHELPER_RATE_PER_SECOND", 5.0),
+    "junction": env_float("JUNCTION_RATE_PER_SECOND", 10.0, minimum=0),
+    "chargebee": env_float("CHARGEBEE_RATE_PER_SECOND", 5.0, minimum=0),
+    "returnhelper": env_float("RETURNHELPER_RATE_PER_SECOND", 5.0, minimum=0),
 }
 # How much the time from our departure gate to the provider may vary (seconds): departures are
 # counted over one second plus this, so the provider never sees more than the rate in any second.
-RATE_ARRIVAL_ALLOWANCE_SECONDS = env_float("RATE_ARRIVAL_ALLOWANCE_SECONDS", 0.03)
+RATE_ARRIVAL_ALLOWANCE_SECONDS = env_float("RATE_ARRIVAL_ALLOWANCE_SECONDS", 0.03, minimum=0)
 
 # A bulk job making more provider requests than this waits for a second manager's approval.
 BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
@@ -226,7 +226,7 @@ BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
 BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
 # The submitter of a bulk job is emailed when it ends, and once if this share of its finished
 # items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
-BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2)
+BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2, minimum=0, maximum=1)
 BULK_FAILURE_ALERT_MIN_ITEMS = env_int("BULK_FAILURE_ALERT_MIN_ITEMS", 20, minimum=1)
 
 
@@ -258,7 +258,7 @@ class ReturnHelperSettings(TypedDict):
 
 JUNCTION: JunctionSettings = {
     # Order ids per resend_events request (bulk jobs and the console; at most 100).
-    "batch_size": env_int("JUNCTION_BATCH_SIZE", 100, minimum=1),
+    "batch_size": env_int("JUNCTION_BATCH_SIZE", 100, minimum=1, maximum=100),  # Junction's max
     "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),
     "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),
     "webhook_secret": env_str(

@@ -143,8 +143,9 @@ def split_window(
 
 
 def junction_batch_size() -> int:
-    """Order ids per resend_events request (settings.JUNCTION["batch_size"], at most 100)."""
-    return max(1, min(int(settings.JUNCTION["batch_size"]), JUNCTION_ORDER_IDS_PER_REQUEST))
+    """Order ids per resend_events request (JUNCTION_BATCH_SIZE, checked at start-up to be at
+    most JUNCTION_ORDER_IDS_PER_REQUEST)."""
+    return settings.JUNCTION["batch_size"]
 
 
 def junction_batches(order_ids: Sequence[str], size: int | None = None) -> list[list[str]]:

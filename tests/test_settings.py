@@ -34,6 +34,10 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         ("PROVIDER_HTTP_READ_TIMEOUT", "soon"),
         ("RETURNHELPER_GROUP_MAX", "0"),
         ("RETURNHELPER_WEBHOOK_SIGNING_KEY", "not base64!"),
+        ("JUNCTION_BATCH_SIZE", "101"),  # Junction takes at most 100 ids
+        ("RATE_ARRIVAL_ALLOWANCE_SECONDS", "-0.5"),  # would let more than R through a second
+        ("BULK_FAILURE_ALERT_RATE", "1.5"),  # would never warn
+        ("CHARGEBEE_RATE_PER_SECOND", "-1"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from ..models import ProviderAccount, RateBudgetState
@@ -60,9 +61,14 @@ FREE = Slot(True, 0.0)
 
 
 def rate_per_second(account: ProviderAccount) -> float:
-    override = os.environ.get(f"{account.env_prefix}_RATE_PER_SECOND")
-    if override:
-        return float(override)
+    """settings.RATE_PER_SECOND for the provider (parsed from JUNCTION_RATE_PER_SECOND etc. at
+    start-up); an extra account may set its own with <ENV_PREFIX>_RATE_PER_SECOND."""
+    name = f"{account.env_prefix}_RATE_PER_SECOND"
+    if account.env_prefix.upper() != account.provider.upper() and os.environ.get(name):
+        try:
+            return float(os.environ[name])
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a number of requests per second.") from None
     return float(settings.RATE_PER_SECOND[account.provider])
 
 

@@ -23,10 +23,10 @@ from resends.services import bulk_filters
 from resends.services.schedules import run_schedule
 from resends.services.submit import RuleViolation
 from resends.tasks import run_scheduled_replay
+from tests.console.helpers import HTMX, signed_in
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HX-Request": "true"}
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 CRITERIA = {"status": "shipped", "updated_from": "2026-01-01T00:00:00+00:00"}
 FORM = {
@@ -53,12 +53,6 @@ def weekly(manager: User) -> SavedFilter:
     )  # fmt: skip
     assert created
     return saved
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def run(*args: str) -> str:
@@ -132,7 +126,7 @@ def test_only_managers_save_filters(agent: User) -> None:
 
 # --- the console page -----------------------------------------------------------------------------
 def test_save_the_filter_from_the_page_then_start_a_job_from_it(manager: User, orders: None) -> None:  # fmt: skip
-    client = signed_in(manager)
+    client = signed_in(Client(), manager)
     saved_page = client.post(
         reverse("resends:bulk-new"),
         {**FORM, "filter_name": "Shipped since January", "action": "save_filter"},
@@ -172,7 +166,7 @@ def test_save_the_filter_from_the_page_then_start_a_job_from_it(manager: User, o
 
 
 def test_a_job_from_an_edited_filter_does_not_claim_it(manager: User, orders: None, weekly: SavedFilter) -> None:  # fmt: skip
-    client = signed_in(manager)
+    client = signed_in(Client(), manager)
     edited = {**FORM, "status": "delivered", "saved_filter": weekly.pk, "action": "create"}
     client.post(reverse("resends:bulk-new"), edited)
     job = BulkJob.objects.get()
@@ -181,7 +175,7 @@ def test_a_job_from_an_edited_filter_does_not_claim_it(manager: User, orders: No
 
 
 def test_unknown_and_clashing_names_are_explained(manager: User, weekly: SavedFilter) -> None:
-    client = signed_in(manager)
+    client = signed_in(Client(), manager)
     missing = client.get(reverse("resends:bulk-new"), {"filter": "nope"}).content.decode()
     assert "No saved filter “nope”" in missing
     clash = client.post(
@@ -196,7 +190,7 @@ def test_unknown_and_clashing_names_are_explained(manager: User, weekly: SavedFi
 
 def test_the_junction_kind_still_works_alongside_saved_filters(manager: User) -> None:
     """The browser test picks the Junction kind by its value: it stays the default."""
-    body = signed_in(manager).get(reverse("resends:bulk-new")).content.decode()
+    body = signed_in(Client(), manager).get(reverse("resends:bulk-new")).content.decode()
     assert '<option value="junction_orders" selected>' in body
     assert 'id="saved-filters"' not in body  # nothing saved yet, no picker
 
@@ -257,7 +251,7 @@ def test_the_admin_shows_saved_filters_to_managers_who_may_only_delete_them(
 ) -> None:
     changelist = reverse("admin:resends_savedfilter_changelist")
     change = reverse("admin:resends_savedfilter_change", args=[weekly.pk])
-    client = signed_in(manager)
+    client = signed_in(Client(), manager)
     listing = client.get(changelist)
     assert listing.status_code == 200 and "Shipped since January" in listing.content.decode()
     page = client.get(change).content.decode()
@@ -265,7 +259,7 @@ def test_the_admin_shows_saved_filters_to_managers_who_may_only_delete_them(
     assert client.get(reverse("admin:resends_savedfilter_add")).status_code == 403
     assert client.post(change, {"name": "renamed"}).status_code == 403
     for someone in (agent, outsider):
-        response = signed_in(someone).get(changelist)
+        response = signed_in(Client(), someone).get(changelist)
         assert response.status_code in (302, 403), someone  # agents have no admin access at all
     assert SavedFilter.objects.get().name == "Shipped since January"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -76,23 +75,7 @@ def week(agent: User) -> list[ResendRequest]:
     ]
 
 
-# --- Who may see it -------------------------------------------------------------------------
-def test_anonymous_people_are_sent_to_sign_in(client: Client) -> None:
-    response = client.get(URL)
-    assert response.status_code == 302
-    location = urlsplit(response["Location"])
-    assert location.path == reverse("login")
-    assert parse_qs(location.query)["next"] == [URL]
-
-
-def test_agents_are_refused(client: Client, agent: User) -> None:
-    assert signed_in(client, agent).get(URL).status_code == 403
-
-
-def test_staff_in_neither_role_are_refused(client: Client, outsider: User) -> None:
-    assert signed_in(client, outsider).get(URL).status_code == 403
-
-
+# --- Who may see it (sign-in and refusals: the permission matrix in test_permissions.py) --------
 def test_managers_get_the_page_and_a_link_to_it(client: Client, manager: User) -> None:
     response = signed_in(client, manager).get(URL)
     assert response.status_code == 200

@@ -218,7 +218,7 @@ def test_the_same_token_again_on_an_order_at_four_resends_leads_to_the_first(
     assert first["HX-Redirect"] == request_url(resend)
     again = chargebee_post(browser, order, {"li_kit": 1}, action="submit", token=token)
     assert ResendRequest.objects.count() == 1  # holds: nothing is sent twice
-    assert again.get("HX-Redirect") == request_url(resend)  # fails: a 'blocked' preview instead
+    assert again.get("HX-Redirect") == request_url(resend)  # not a 'blocked' preview
 
 
 # --- Return Helper (country and service-type lists come from the sandbox) ------------------------
@@ -478,7 +478,7 @@ def test_select_all_matching_prefills_the_matching_junction_ids(browser: Client)
     assert "2 Junction orders match the search." in squash(page)
 
 
-# --- A repeat after the first submit changed the state (see REPEAT_BUG) --------------------------
+# --- A repeat after the first submit changed the state: it still lands on the first -------------
 def test_the_same_return_helper_token_after_it_was_accepted_leads_to_the_request(
     browser: Client, held: list[ReturnInventory]
 ) -> None:
@@ -493,4 +493,4 @@ def test_the_same_return_helper_token_after_it_was_accepted_leads_to_the_request
 
     again = browser.post(rh_url(*picked), data, headers=HTMX)  # back button, submit again
     assert ResendRequest.objects.count() == 1  # holds: nothing is sent twice
-    assert again.get("HX-Redirect") == request_url(resend)  # fails: "Handling is rsd" instead
+    assert again.get("HX-Redirect") == request_url(resend)  # not "Handling is rsd"

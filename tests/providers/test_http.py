@@ -144,9 +144,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_from({"Retry-After": "3", "retry-after-ms": "1500"}) == 1.5
 
 
-def test_a_thread_keeps_one_session_alive_and_it_stores_no_cookie(
-    sandbox: RunningSandbox,
-) -> None:
+def test_a_thread_keeps_one_session_alive_and_it_stores_no_cookie() -> None:
     import http.server
     import threading
 

@@ -130,7 +130,7 @@ def test_a_request_hanging_across_a_reset_never_lands_in_the_new_ledger(
             f"/api/v2/orders/{order['id']}/resend", data=resend_form(order), timeout=0.15
         )
     assert control.post("/reset", json={}).status_code == 200
-    time.sleep(0.8)  # the hang is over
+    time.sleep(2.0)  # well past the 0.6 s hang, even on a busy machine
     assert ledger(control, "chargebee") == []
 
 
