@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
@@ -112,14 +113,25 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         ("Runs", {"fields": ("timezone", "run_history")}),
     )
 
+    def get_queryset(self, request: Any) -> Any:
+        runs = (
+            BulkJob.objects.filter(schedule_name=OuterRef("name"))
+            .order_by()
+            .values("schedule_name")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        rows = super().get_queryset(request).select_related("crontab")
+        return rows.annotate(run_count=Coalesce(Subquery(runs), 0))
+
     @admin.display(description="Timezone")
     def timezone(self, task: PeriodicTask) -> str:
         crontab = task.crontab
         return str(crontab.timezone) if crontab is not None else settings.CELERY_TIMEZONE
 
-    @admin.display(description="Runs")
-    def runs(self, task: PeriodicTask) -> int:
-        return BulkJob.objects.filter(schedule_name=task.name).count()
+    @admin.display(description="Runs", ordering="run_count")
+    def runs(self, task: Any) -> int:
+        return int(task.run_count)
 
     @admin.display(description=f"Last {RUN_HISTORY} runs")
     def run_history(self, task: PeriodicTask) -> str:

@@ -88,6 +88,8 @@ def test_the_admin_shows_each_schedule_with_its_timezone_and_runs(manager) -> No
     assert (
         reverse("resends:bulk-job", args=[job.public_id]) in body and "2026-11-10 02:00 UTC" in body
     )
+    schedules = client.get(reverse("admin:django_celery_beat_periodictask_changelist"))
+    assert '<td class="field-runs">1</td>' in schedules.content.decode()
     listing = client.get(reverse("admin:resends_bulkjob_changelist"))
     assert listing.status_code == 200 and task.name in listing.content.decode()
     # The job is an audit record: nobody edits or deletes it in the admin.
