@@ -190,7 +190,8 @@ def cmd_test(args: argparse.Namespace) -> None:
         IGNORE_DOTENV="1",
         # A name of its own, so that two runs on one machine never share a test database.
         DATABASE_URL=f"{PG_URL}_run{os.getpid()}",
-        CELERY_BROKER_URL=REDIS_URL.replace("/0", "/15"),
+        # TEST_REDIS_DB gives concurrent runs on one machine (e.g. two checkouts) a broker each.
+        CELERY_BROKER_URL=REDIS_URL.replace("/0", "/" + os.environ.get("TEST_REDIS_DB", "15")),
         # The live server's request threads would keep pooled connections open past teardown.
         DB_CONN_MAX_AGE="0",
         VAR_DIR=str(ROOT / "var" / "test-pg"),

@@ -38,8 +38,8 @@ from ..models import (
 )
 from ..models.audit import BULK_CHANNELS, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
+from ..times import parse_time
 from . import lookups
-from .mirrors import parse_time
 from .submit import RuleViolation, chargebee_calls_in_flight
 
 SAMPLES_PER_REASON = 5

@@ -7,28 +7,16 @@ because webhooks arrive late, twice and out of order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
 
 from ..models import LineItem, Order, ProviderAccount, ReturnInventory
+from ..times import parse_time
 
 HANDLING_CODES = {0: "tbc", 1: "rtn", 2: "dis", 3: "rsd", 4: "ohd", 5: "oth"}
 HANDLING_STATUS_CODES = {0: "pending", 1: "inProgress", 2: "completed"}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO-8601 strings (with Z or an offset) or Unix seconds; naive values are taken as UTC."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    parsed = parse_datetime(str(value).replace("Z", "+00:00"))
-    if parsed is None:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _is_older(incoming: datetime | None, stored: datetime | None) -> bool:

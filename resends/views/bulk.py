@@ -19,8 +19,8 @@ from .. import rules
 from ..forms import UTCDateTimeField
 from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from ..services import bulk, bulk_filters, bulk_run
-from ..services.mirrors import parse_time
 from ..services.submit import RuleViolation
+from ..times import parse_time
 from .common import (
     form_problems,
     is_htmx,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import HttpRequest
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from ..services.mirrors import parse_time
+from ..times import parse_time
 
 RETURNHELPER_TOLERANCE = timedelta(minutes=15)
 

@@ -15,8 +15,8 @@ from resends.accounts import default_account
 from resends.engine import budget
 from resends.engine.execution import process_call
 from resends.models import ProviderCall
-from resends.services.mirrors import parse_time
 from resends.services.submit import submit_chargebee_resend
+from resends.times import parse_time
 
 from .helpers import chargebee_orders, ledger
 from .worker import ROOT, worker_env

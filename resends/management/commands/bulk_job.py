@@ -12,8 +12,8 @@ from resends import rules
 from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
 from resends.roles import can_audit
 from resends.services import bulk, bulk_filters, bulk_run
-from resends.services.mirrors import parse_time
 from resends.services.submit import RuleViolation
+from resends.times import parse_time
 
 
 class Command(BaseCommand):
