@@ -178,6 +178,8 @@ def cmd_test(args: argparse.Namespace) -> None:
     # The django-stubs plugin imports the settings, hence sqlite_env. No incremental cache: it does
     # not notice when a setting's type changes, and a stale one hides errors (a full run is ~5 s).
     run(PY, "-m", "mypy", "--no-incremental", *MYPY_PATHS, env=sqlite_env)
+    say("import contracts (layers, no cycles)")
+    run(VENV / "bin" / "lint-imports", "--no-cache", env=sqlite_env)
     say("missing migrations?")
     run(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=sqlite_env)
     say("manage.py check --deploy with production-like settings")

@@ -181,6 +181,8 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The queue of each lane's provider calls (resends/doorbell.py rings execute_call there).
+CALL_QUEUES = {"single": "celery", "bulk": "celery"}
 
 # --- Providers ----------------------------------------------------------------------------------
 # Defaults point at the local sandbox (`python -m sandbox`) only while DEBUG is on; in production

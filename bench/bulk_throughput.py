@@ -202,7 +202,7 @@ def queries_per_item(manager: Any, items: int = 40) -> float:
     from resends.accounts import default_account
     from resends.engine.execution import process_call
     from resends.models import BulkKind, Order, ProviderCall
-    from resends.services import bulk, bulk_run
+    from resends.services import bulk_jobs, bulk_run
 
     junction = default_account("junction")
     moment = datetime(2025, 1, 1, tzinfo=UTC)
@@ -210,7 +210,7 @@ def queries_per_item(manager: Any, items: int = 40) -> float:
         Order(account=junction, external_id=str(uuid.uuid4()), provider_updated_at=moment)
         for _ in range(items)
     )
-    job, _ = bulk.create_job(
+    job, _ = bulk_jobs.create_job(
         actor=manager, kind=BulkKind.JUNCTION_ORDERS, account=junction,
         criteria={"updated_from": "2024-12-01T00:00:00+00:00", "updated_to": "2025-02-01T00:00:00+00:00"},
     )  # fmt: skip
@@ -235,7 +235,8 @@ def queries_per_item(manager: Any, items: int = 40) -> float:
 def preview_timing(manager: Any, count: int) -> tuple[float, float]:
     from resends.accounts import default_account
     from resends.models import BulkKind, Order
-    from resends.services import bulk
+    from resends.selectors import bulk_selection
+    from resends.services import bulk_jobs
 
     chargebee = default_account("chargebee")
     moment = datetime(2026, 2, 1, tzinfo=UTC)
@@ -257,11 +258,11 @@ def preview_timing(manager: Any, count: int) -> tuple[float, float]:
         "updated_to": "2026-03-01T00:00:00+00:00",
     }
     began = time.perf_counter()
-    counted = bulk.preview(BulkKind.CHARGEBEE_FULL, chargebee, criteria)
+    counted = bulk_selection.preview(BulkKind.CHARGEBEE_FULL, chargebee, criteria)
     preview_seconds = time.perf_counter() - began
     assert counted.matched == count, counted.matched
     began = time.perf_counter()
-    bulk.create_job(actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
+    bulk_jobs.create_job(actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
                     criteria=criteria, reason_code="Damaged", dry_run=True)  # fmt: skip
     return preview_seconds, time.perf_counter() - began
 
@@ -276,7 +277,7 @@ def run_job(
     from resends.accounts import default_account
     from resends.models import BulkJob, BulkKind, BulkState
     from resends.models.audit import RequestState
-    from resends.services import bulk
+    from resends.services import bulk_jobs
 
     session = SessionStore()
     session["_auth_user_id"] = str(manager.pk)
@@ -286,7 +287,7 @@ def run_job(
     browser = requests.Session()
     browser.cookies.set(settings.SESSION_COOKIE_NAME, session.session_key)
 
-    job, _ = bulk.create_job(actor=manager, kind=BulkKind.JUNCTION_ORDERS,
+    job, _ = bulk_jobs.create_job(actor=manager, kind=BulkKind.JUNCTION_ORDERS,
                              account=default_account("junction"), criteria=CRITERIA)  # fmt: skip
     assert job.preview["to_send"] == count, job.preview
     began = time.monotonic()

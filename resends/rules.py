@@ -62,6 +62,14 @@ class Problem:
     category: str = field(default="", compare=False)
 
 
+class RuleViolation(Exception):
+    """The rules refuse: raised by the services with the problems that block."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+
 def blocking(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.blocking]
 

@@ -1,36 +1,51 @@
-"""Thin Celery tasks: ids in, one engine call, nothing returned (the row holds the state)."""
+"""Thin Celery tasks: ids in, one engine or service call, nothing returned (the row holds the state).
+
+Each task is registered under the name resends/doorbell.py rings, which the services use to
+queue work without importing this module.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from . import doorbell
 from .engine import policy
 from .engine.execution import process_call
-from .engine.sweeper import due_call_ids
+from .engine.sweeper import due_calls
+from .services.bulk_run import advance, restart_stalled
+from .services.schedules import run_schedule
+from .services.sync import sync_all
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, bind=True)
+@shared_task(
+    name=doorbell.EXECUTE_CALL,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    bind=True,
+)
 def execute_call(self, call_id: int) -> None:  # type: ignore[no-untyped-def]
     worker = f"{self.request.hostname or 'local'}:{self.request.id or '-'}"
     next_step = process_call(call_id, worker=worker, task_id=self.request.id or "")
     if next_step.delay is not None:
-        execute_call.apply_async(
-            (call_id,), countdown=min(next_step.delay, policy.MAX_COUNTDOWN_SECONDS)
+        doorbell.send(
+            doorbell.EXECUTE_CALL,
+            call_id,
+            queue=doorbell.call_queue(next_step.lane),
+            countdown=min(next_step.delay, policy.MAX_COUNTDOWN_SECONDS),
         )
 
 
 @shared_task(ignore_result=True)
 def sweep_calls() -> int:
-    ids = due_call_ids()
-    for call_id in ids:
-        execute_call.delay(call_id)
-    return len(ids)
+    due = due_calls()
+    for call_id, lane in due:
+        doorbell.send(doorbell.EXECUTE_CALL, call_id, queue=doorbell.call_queue(lane))
+    return len(due)
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def sync_mirrors() -> None:
-    from .services.sync import sync_all
-
     sync_all()
 
 
@@ -42,26 +57,20 @@ BULK_STEP_SECONDS = 1.0
 BULK_STALL_SECONDS = 30.0
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=doorbell.ADVANCE_BULK_JOB, acks_late=True, ignore_result=True)
 def advance_bulk_job(job_id: int, step: str) -> None:
-    from .services.bulk_run import advance
-
     if advance(job_id, step):
-        advance_bulk_job.apply_async((job_id, step), countdown=BULK_STEP_SECONDS)
+        doorbell.send(doorbell.ADVANCE_BULK_JOB, job_id, step, countdown=BULK_STEP_SECONDS)
 
 
 @shared_task(ignore_result=True)
 def sweep_bulk_jobs() -> int:
-    from .services.bulk_run import restart_stalled
-
     return restart_stalled(BULK_STALL_SECONDS)
 
 
 @shared_task(bind=True, ignore_result=True)
 def run_scheduled_replay(self, schedule: str = "", **options):  # type: ignore[no-untyped-def]
     """Beat's entry point for a schedule (see resends/services/schedules.py)."""
-    from .services.schedules import run_schedule
-
     name = schedule or getattr(self.request, "periodic_task_name", None) or "unnamed schedule"
     job, _ = run_schedule(name, **options)
     return None if job is None else job.pk

@@ -23,7 +23,6 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol
 
@@ -32,12 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from ..models import ProviderAccount, RateBudgetState
-
-
-class Lane(StrEnum):
-    SINGLE = "single"  # an agent's resend, a retry, a cancel
-    BULK = "bulk"  # bulk jobs and schedules
-
+from ..models.audit import Lane
 
 # How far ahead each lane may reserve, in seconds (single) or in slots (bulk).
 SINGLE_HORIZON_SECONDS = 2.0

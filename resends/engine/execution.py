@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..checks import call_problems, is_held
 from ..models import CallAttempt, ProviderCall
-from ..models.audit import BULK_CHANNELS, CallState
+from ..models.audit import CallState, Lane, lane_of
 from ..providers.base import (
     CallResult,
     ErrorClass,
@@ -34,8 +35,6 @@ from ..providers.base import (
 from ..providers.registry import adapter_for
 from ..redaction import redact_text
 from ..rules import Problem
-from ..services.bulk_run import is_held
-from ..services.recheck import call_problems
 from . import budget, policy
 from .budget import Slot
 from .outcome import apply_success, refresh_request_state
@@ -45,9 +44,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Next:
-    """What the task should do after processing: nothing, or ring again after `delay` seconds."""
+    """What the task should do after processing: nothing, or ring again after `delay` seconds
+    (in the call's lane, so its queue)."""
 
     delay: float | None = None
+    lane: Lane = Lane.SINGLE
 
 
 DONE = Next()
@@ -95,10 +96,10 @@ def _still_ours(call: ProviderCall) -> Q:
     )
 
 
-def book_slot(call_id: int) -> Slot | None:
+def book_slot(call_id: int) -> tuple[Lane, Slot] | None:
     """Reserve this call's sending slot in its account's shared budget, before the claim (a call
     that is not due books nothing; a paused job's call is held after the claim). Returns the
-    slot, or None when there is nothing to send.
+    call's lane and slot, or None when there is nothing to send.
     Short waits for a slot are slept here; a slot not reserved comes back unreserved."""
     call = (
         ProviderCall.objects.filter(pk=call_id)
@@ -109,20 +110,21 @@ def book_slot(call_id: int) -> Slot | None:
     )
     if call is None:
         return None
-    lane = budget.Lane.BULK if call.request.channel in BULK_CHANNELS else budget.Lane.SINGLE
+    lane = lane_of(call.request.channel)
     while not (slot := budget.reserve(call.account, lane)).reserved:
         if slot.wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
-            return slot
+            return lane, slot
         time.sleep(slot.wait)
-    return slot
+    return lane, slot
 
 
 def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
-    slot = book_slot(call_id)
-    if slot is None:
+    booked = book_slot(call_id)
+    if booked is None:
         return DONE
+    lane, slot = booked
     if not slot.reserved:
-        return Next(slot.wait)
+        return Next(slot.wait, lane)
     send_at = slot.send_at
     # One commit claims the call and records the attempt that is about to be made.
     with transaction.atomic():
@@ -362,7 +364,11 @@ def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
         error_class=ErrorClass.TRANSIENT.value,
         failure_reason=redact_text(error.message)[:2000],
     )
-    return Next(delay) if delay <= policy.MAX_COUNTDOWN_SECONDS else DONE
+    return (
+        Next(delay, lane_of(call.request.channel))
+        if delay <= policy.MAX_COUNTDOWN_SECONDS
+        else DONE
+    )
 
 
 def _after_unknown(call: ProviderCall, reason: str) -> Next:
@@ -377,4 +383,8 @@ def _after_unknown(call: ProviderCall, reason: str) -> Next:
         error_class=ErrorClass.UNKNOWN.value,
         failure_reason=redact_text(reason)[:2000],
     )
-    return Next(delay) if delay <= policy.MAX_COUNTDOWN_SECONDS else DONE
+    return (
+        Next(delay, lane_of(call.request.channel))
+        if delay <= policy.MAX_COUNTDOWN_SECONDS
+        else DONE
+    )

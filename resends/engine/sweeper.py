@@ -6,11 +6,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ProviderCall
-from ..models.audit import CallState
+from ..models.audit import CallState, Lane, lane_of
 from . import policy
 
 
-def due_call_ids(limit: int = 500) -> list[int]:
+def due_calls(limit: int = 500) -> list[tuple[int, Lane]]:
+    """(id, lane) of the calls whose doorbell should ring again now."""
     now = timezone.now()
     due = (
         Q(state__in=[CallState.PENDING, CallState.UNKNOWN], next_attempt_at__lte=now)
@@ -22,9 +23,10 @@ def due_call_ids(limit: int = 500) -> list[int]:
         | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
         | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
     )
-    return list(
+    rows = (
         ProviderCall.objects.filter(due)
         .exclude(request__state="awaiting_approval")
         .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "request__channel")[:limit]
     )
+    return [(call_id, lane_of(channel)) for call_id, channel in rows]

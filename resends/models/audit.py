@@ -7,6 +7,7 @@ one HTTP exchange for that call, written before the request goes out and complet
 """
 
 import uuid
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
@@ -33,6 +34,18 @@ class Channel(models.TextChoices):
 
 # Resends made by bulk jobs and schedules: the rate budget's bulk lane, "pending in another job".
 BULK_CHANNELS = (Channel.BULK, Channel.SCHEDULE)
+
+
+class Lane(StrEnum):
+    """Which lane of the rate budget (and which queue) a call travels in: agents' resends go
+    first; bulk jobs and schedules fill the rest."""
+
+    SINGLE = "single"  # an agent's resend, a retry, a cancel
+    BULK = "bulk"  # bulk jobs and schedules
+
+
+def lane_of(channel: str) -> Lane:
+    return Lane.BULK if channel in BULK_CHANNELS else Lane.SINGLE
 
 
 class RequestState(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Running a bulk job: fan out in small chunks, pause, resume, cancel, count progress, retry.
+"""Running a bulk job: fan out in small chunks; pause, resume and cancel it.
 
 `advance` is called again and again (by a task that re-rings itself): each call keeps at most
 WINDOW of the job's resends in progress by creating the next few from the stored filter, in one
@@ -13,75 +13,48 @@ rate budget, so agents' resends go first.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from .. import rules
+from .. import doorbell, rules
+from ..checks import (
+    chargebee_calls_in_flight,
+    failed_calls,
+    inventories_in_progress,
+    orders_in_progress,
+)
 from ..engine.outcome import refresh_request_state
-from ..models import Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
-from ..models.audit import CallState, Channel, RequestState
+from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
+from ..models.audit import CallState, Channel, Lane, RequestState
 from ..models.bulk import BulkJob, BulkKind, BulkState
-from .bulk import (
+from ..rules import RuleViolation
+from ..selectors.bulk_progress import UNFINISHED, progress
+from ..selectors.bulk_selection import (
     BulkPreview,
     ReferenceUnavailable,
     ReturnHelperRoutes,
-    approval_threshold,
     count_inventories,
-    inventories_in_progress,
     matching_inventories,
     matching_orders,
-    orders_in_progress,
     returnhelper_routes,
     window_of,
 )
-from .retry import failed_calls, retry_failed
+from . import notify
+from .bulk_jobs import ring
+from .requests import Submitted
+from .retry import retry_failed
 from .submit import (
-    RuleViolation,
-    Submitted,
-    chargebee_calls_in_flight,
-    enqueue_call,
     submit_chargebee_resend,
     submit_junction_orders,
     submit_junction_window,
     submit_returnhelper_resend,
 )
-
-UNFINISHED = (RequestState.QUEUED, RequestState.RUNNING)
-
-
-@dataclass(frozen=True)
-class Progress:
-    total: int
-    done: int
-    failed: int
-    skipped: int
-    in_progress: int
-    remaining: int
-    per_second: float
-    eta_seconds: float | None
-
-    @property
-    def percent(self) -> int:
-        finished = self.done + self.failed + self.skipped
-        return 100 if not self.total else min(100, round(100 * finished / self.total))
-
-
-def ring(job_id: int) -> None:
-    """Start a new chain of steps for the job; any older chain stops at its next step."""
-    from ..tasks import advance_bulk_job
-
-    step = uuid.uuid4()
-    BulkJob.objects.filter(pk=job_id).update(step_id=step, stepped_at=timezone.now())
-    transaction.on_commit(lambda: advance_bulk_job.delay(job_id, str(step)))
 
 
 def restart_stalled(after_seconds: float) -> int:
@@ -117,8 +90,6 @@ def advance(job_id: int, step: str | None = None) -> bool:
         if job.fanout_done and unfinished == 0:
             job.state, job.finished_at = BulkState.FINISHED, now
         job.save()
-        from . import notify
-
         if job.state == BulkState.FINISHED:
             notify.job_ended(job, progress(job))
         elif job.notified_at is None:  # the failure-rate warning goes once
@@ -341,7 +312,7 @@ def resume(job: BulkJob) -> BulkJob:
         held = _held_calls(job)
         held.update(next_attempt_at=None)
         for call_id in held.values_list("pk", flat=True):
-            enqueue_call(call_id)
+            doorbell.ring_call(call_id, Lane.BULK)
         ring(job.pk)
     return job
 
@@ -358,8 +329,6 @@ def cancel(job: BulkJob) -> BulkJob:
             refresh_request_state(request_id)
         job.finished_at = timezone.now()
         job.save(update_fields=["finished_at"])
-        from . import notify
-
         notify.job_ended(job, progress(job))
     return job
 
@@ -378,83 +347,3 @@ def _move(job: BulkJob, allowed: set[str], to: str) -> BulkJob:
         job.state = to
         job.save(update_fields=["state"])
     return job
-
-
-def is_held(call: ProviderCall) -> str:
-    """'' when the call may go; 'paused' or 'cancelled' when its bulk job says it may not."""
-    job_id = call.request.bulk_job_id
-    if job_id is None:
-        return ""
-    state = BulkJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
-    if state == BulkState.PAUSED:
-        return "paused"
-    if state == BulkState.CANCELLED:
-        return "cancelled"
-    return ""
-
-
-# --- progress and retry --------------------------------------------------------------------------
-def progress(job: BulkJob) -> Progress:
-    by_state = dict(
-        ResendTarget.objects.filter(request__bulk_job=job)
-        .values_list("request__state")
-        .annotate(n=Count("id"))
-        .values_list("request__state", "n")
-    )
-    done = by_state.get(RequestState.SUCCEEDED, 0)
-    failed = sum(
-        by_state.get(s, 0)
-        for s in (
-            RequestState.FAILED,
-            RequestState.PARTLY_FAILED,
-            RequestState.NEEDS_REVIEW,
-            RequestState.CANCELLED,
-        )
-    )
-    in_progress = sum(by_state.get(s, 0) for s in UNFINISHED)
-    counted = done + failed + in_progress + job.skipped
-    if job.state in (BulkState.FINISHED, BulkState.CANCELLED):
-        total = counted
-    elif job.kind == BulkKind.JUNCTION_WINDOW:
-        total = max(1, counted)
-    else:
-        total = max(int(job.preview.get("matched") or job.preview.get("to_send") or 0), counted)
-    remaining = max(0, total - done - failed - job.skipped)
-    recent = timezone.now() - timedelta(seconds=60)
-    last_minute = ResendTarget.objects.filter(
-        request__bulk_job=job, request__finished_at__gte=recent
-    ).count()
-    started = job.started_at or timezone.now()
-    window = min(60.0, max(1.0, (timezone.now() - started).total_seconds()))
-    per_second = last_minute / window
-    eta = remaining / per_second if per_second and job.state == BulkState.RUNNING else None
-    return Progress(total, done, failed, job.skipped, in_progress, remaining, per_second, eta)
-
-
-def create_retry_job(job: BulkJob, *, actor: User, channel: str = Channel.WEB) -> BulkJob:
-    """A new job, linked to this one, that retries its failed items; like any job, one above
-    the approval threshold waits for a second manager."""
-    if job.state not in (BulkState.FINISHED, BulkState.CANCELLED):
-        raise RuleViolation([rules.Problem("state", "Retry once the job has stopped.")])
-    failed = job.requests.filter(state__in=(RequestState.FAILED, RequestState.PARTLY_FAILED))
-    count = failed.count()
-    if not count:
-        raise RuleViolation([rules.Problem("retry", "Nothing in this job failed.")])
-    waits = count > approval_threshold()
-    with transaction.atomic():
-        retry = BulkJob.objects.create(
-            created_by=actor,
-            channel=channel,
-            account=job.account,
-            kind=job.kind,
-            criteria={"retry_of_job": job.pk},
-            reason_code=job.reason_code,
-            service_type=job.service_type,
-            note=job.note,
-            state=BulkState.AWAITING_APPROVAL if waits else BulkState.QUEUED,
-            preview={"to_send": count, "requests": count},
-            retry_of=job,
-        )
-        if not waits:
-            ring(retry.pk)
-    return retry

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models.bulk import BulkJob
-from .bulk_run import Progress
+from ..selectors.bulk_progress import Progress
 
 
 def _send(job: BulkJob, subject: str, lines: list[str]) -> None:

@@ -9,42 +9,15 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from .. import rules
+from ..checks import RETRYABLE_OPERATIONS, failed_calls, retry_problems
 from ..models import ProviderCall, ResendRequest, ResendTarget
-from ..models.audit import CallState, ResendKind
-from .recheck import call_problems
-from .submit import PlannedCall, RuleViolation, Submitted, _already_submitted, _create
-
-Op = ProviderCall.Operation
-RETRYABLE_OPERATIONS = (
-    Op.JUNCTION_RESEND_EVENTS,
-    Op.CHARGEBEE_RESEND_ORDER,
-    Op.RETURNHELPER_CREATE_RESEND,
-)
-
-
-def failed_calls(request: ResendRequest) -> list[ProviderCall]:
-    return list(
-        request.calls.filter(state=CallState.FAILED, operation__in=RETRYABLE_OPERATIONS).order_by(
-            "id"
-        )
-    )
-
-
-def retry_problems(
-    request: ResendRequest, failed: list[ProviderCall] | None = None
-) -> list[rules.Problem]:
-    """Why the failed part cannot be retried now (empty when it can)."""
-    if not request.is_final:
-        return [rules.Problem("retry", "Wait until this resend has finished.")]
-    failed = failed_calls(request) if failed is None else failed
-    if not failed:
-        return [rules.Problem("retry", "Nothing in this resend failed.")]
-    return [problem for call in failed for problem in call_problems(call)]
+from ..models.audit import ResendKind
+from ..rules import RuleViolation
+from .requests import PlannedCall, Submitted, already_submitted, create_request
 
 
 def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Submitted:
-    if found := _already_submitted(intent_key):
+    if found := already_submitted(intent_key):
         return found
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
@@ -52,7 +25,7 @@ def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Sub
         if not request.is_final or not failed:
             raise RuleViolation(retry_problems(request, failed))
         whole = len(failed) == request.calls.filter(operation__in=RETRYABLE_OPERATIONS).count()
-        return _create(
+        return create_request(
             actor=actor,
             account=request.account,
             kind=request.kind,

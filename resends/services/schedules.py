@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from .. import rules
 from ..models import BulkJob, BulkKind, BulkState, ProviderAccount
-from . import bulk, bulk_filters
-from .submit import RuleViolation
+from ..rules import RuleViolation
+from ..selectors import bulk_selection
+from . import bulk_jobs
 
 SYSTEM_USERNAME = "scheduler"
 
@@ -73,7 +74,7 @@ def run_schedule(
     existing = BulkJob.objects.filter(schedule_name=name, slot=slot).first()
     if existing:
         return existing, False
-    saved = bulk_filters.find_filter(saved_filter) if saved_filter else None
+    saved = bulk_selection.find_filter(saved_filter) if saved_filter else None
     kind = kind or (saved.kind if saved else "")
     if kind not in BulkKind.values:
         raise RuleViolation([rules.Problem("kind", f"Unknown kind “{kind}”.")])
@@ -87,11 +88,11 @@ def run_schedule(
     actor = _owner(owner)
     since = slot - timedelta(hours=float(lookback_hours))
     if saved is not None:
-        criteria = bulk_filters.with_window(saved, since, slot)
+        criteria = bulk_selection.with_window(saved, since, slot)
     else:
-        start, end = bulk.TIME_RANGE_OF_KIND[kind]
+        start, end = bulk_selection.TIME_RANGE_OF_KIND[kind]
         criteria = {start: since.isoformat(), end: slot.isoformat()}
-    if status and "status" in bulk.CRITERIA_OF_KIND[kind]:
+    if status and "status" in bulk_selection.CRITERIA_OF_KIND[kind]:
         criteria["status"] = status
     if warehouse:
         criteria["warehouse_id"] = str(warehouse)
@@ -109,7 +110,7 @@ def run_schedule(
         except IntegrityError:  # the same slot, recorded by another tick a moment ago
             return BulkJob.objects.get(schedule_name=name, slot=slot), False
         return skipped, True
-    return bulk.create_job(
+    return bulk_jobs.create_job(
         actor=actor, kind=kind, account=provider_account, criteria=criteria,
         reason_code=reason_code, service_type=service_type, note=note, dry_run=dry_run,
         channel="schedule", schedule_name=name, slot=slot, saved_filter=saved,

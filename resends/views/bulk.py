@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import rules
-from ..forms import UTCDateTimeField
 from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
-from ..services import bulk, bulk_filters, bulk_run
-from ..services.submit import RuleViolation
+from ..rules import RuleViolation
+from ..selectors import bulk_selection
+from ..selectors.bulk_progress import progress as job_progress
+from ..services import bulk_jobs, bulk_run, saved_filters
 from ..times import parse_time
 from .common import (
     form_problems,
@@ -29,6 +30,7 @@ from .common import (
     render_page_or_partial,
     signed_in_user,
 )
+from .forms import UTCDateTimeField
 
 TEMPLATE = "resends/bulk_job.html"
 
@@ -67,15 +69,15 @@ class BulkJobForm(forms.Form):
             ("", "—"),
             *((c, c) for c in codes),
         ]
-        account = bulk.account_for(BulkKind.RETURNHELPER_INVENTORIES)
-        warehouses = bulk.mirrored_warehouses(account)
+        account = bulk_selection.account_for(BulkKind.RETURNHELPER_INVENTORIES)
+        warehouses = bulk_selection.mirrored_warehouses(account)
         cast(forms.ChoiceField, self.fields["warehouse_id"]).choices = [
             ("", "Pick a warehouse"),
             *((w, w) for w in warehouses),
         ]
         cast(forms.Select, self.fields["service_type"].widget).choices = [
             ("", "Pick a service type"),
-            *bulk.service_type_choices(account, warehouses),
+            *bulk_selection.service_type_choices(account, warehouses),
         ]
 
     @classmethod
@@ -100,7 +102,7 @@ class BulkJobForm(forms.Form):
         data = self.cleaned_data
         return {
             name: (data[name].isoformat() if hasattr(data[name], "isoformat") else data[name])
-            for name in bulk.CRITERIA_OF_KIND[data["kind"]]
+            for name in bulk_selection.CRITERIA_OF_KIND[data["kind"]]
             if data.get(name)
         }
 
@@ -110,7 +112,7 @@ class BulkJobForm(forms.Form):
         return str(self.cleaned_data.get("service_type") or "")
 
     def account(self) -> ProviderAccount:
-        return bulk.account_for(self.cleaned_data["kind"])
+        return bulk_selection.account_for(self.cleaned_data["kind"])
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,7 +123,7 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {"kind": BulkKind.JUNCTION_ORDERS}
     if request.method == "GET" and request.GET.get("filter"):
         try:
-            context["loaded"] = bulk_filters.find_filter(request.GET["filter"])
+            context["loaded"] = bulk_selection.find_filter(request.GET["filter"])
             initial = BulkJobForm.initial_from(context["loaded"])
         except RuleViolation as violation:
             context["problems"] = violation.problems
@@ -141,18 +143,18 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
                     # whole job page swapped into #preview: the browser is told to go there.
                     return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
                 if action == "save_filter":
-                    context["saved"], context["saved_new"] = bulk_filters.save_filter(
+                    context["saved"], context["saved_new"] = saved_filters.save_filter(
                         actor=signed_in_user(request), name=form.cleaned_data["filter_name"],
                         kind=form.cleaned_data["kind"], account=form.account(),
                         criteria=form.criteria(),
                     )  # fmt: skip
-                context["preview"] = bulk.preview(
+                context["preview"] = bulk_selection.preview(
                     form.cleaned_data["kind"], form.account(), form.criteria(),
                     service_type=form.chosen_service_type(),
                 )  # fmt: skip
             except RuleViolation as violation:
                 context["problems"] = violation.problems
-    context["threshold"] = bulk.approval_threshold()
+    context["threshold"] = bulk_jobs.approval_threshold()
     context["group_max"] = rules.returnhelper_group_max()
     context["max_window_days"] = rules.JUNCTION_MAX_WINDOW.days
     context["saved_filters"] = SavedFilter.objects.all()
@@ -161,10 +163,10 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
 
 def _create(request: HttpRequest, form: BulkJobForm) -> BulkJob:
     kind, account, criteria = form.cleaned_data["kind"], form.account(), form.criteria()
-    source = bulk_filters.unchanged(
+    source = bulk_selection.unchanged(
         form.cleaned_data["saved_filter"], kind=kind, account=account, criteria=criteria
     )
-    job, _ = bulk.create_job(
+    job, _ = bulk_jobs.create_job(
         actor=signed_in_user(request), kind=kind, account=account, criteria=criteria,
         reason_code=form.cleaned_data["reason_code"], service_type=form.chosen_service_type(),
         note=form.cleaned_data["note"], dry_run=form.cleaned_data["dry_run"], saved_filter=source,
@@ -188,7 +190,7 @@ def bulk_list(request: HttpRequest) -> HttpResponse:
 
 
 def _context(request: HttpRequest, job: BulkJob) -> dict[str, Any]:
-    progress = bulk_run.progress(job)
+    progress = job_progress(job)
     return {
         "job": job,
         "progress": progress,
@@ -240,11 +242,11 @@ def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpRespo
                 request, "Cancelled. What was already sent stands; the rest was not sent."
             )
         elif action == "retry":
-            retry = bulk_run.create_retry_job(job, actor=signed_in_user(request))
+            retry = bulk_jobs.create_retry_job(job, actor=signed_in_user(request))
             messages.success(request, "A new job retries the failed items.")
             return redirect("resends:bulk-job", public_id=retry.public_id)
         elif action in ("approve", "reject"):
-            bulk.decide(
+            bulk_jobs.decide(
                 job, manager=signed_in_user(request), approve=action == "approve",
                 note=request.POST.get("note", ""),
             )  # fmt: skip

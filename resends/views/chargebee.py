@@ -6,11 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
-from ..forms import ChargebeeResendForm, new_token
 from ..models import Order, Provider
-from ..services import order_facts, preview
-from ..services.submit import Submitted, submit_chargebee_resend
+from ..selectors import order_facts, preview
+from ..services.requests import Submitted
+from ..services.submit import submit_chargebee_resend
 from .common import console_view, preview_or_submit, signed_in_user
+from .forms import ChargebeeResendForm, new_token
 
 TEMPLATE = "resends/chargebee_form.html"
 

@@ -18,8 +18,9 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from .. import rules
 from ..roles import can_audit, console_user_required
-from ..services.preview import Preview
-from ..services.submit import RuleViolation, Submitted
+from ..rules import RuleViolation
+from ..selectors.preview import Preview
+from ..services.requests import Submitted
 
 View = Callable[..., HttpResponse]
 PREVIEW_PARTIAL = "resends/_resend_form.html#preview"

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from .. import rules
-from ..forms import SearchForm
-from ..services import search
+from ..selectors import search
 from .common import console_view, render_page_or_partial
+from .forms import SearchForm
 
 
 @require_GET

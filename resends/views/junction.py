@@ -11,11 +11,12 @@ from django.views.decorators.http import require_http_methods
 
 from .. import rules
 from ..accounts import default_account
-from ..forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_token
 from ..models import Provider
-from ..services import preview, search
-from ..services.submit import Submitted, submit_junction_orders, submit_junction_window
+from ..selectors import preview, search
+from ..services.requests import Submitted
+from ..services.submit import submit_junction_orders, submit_junction_window
 from .common import console_view, preview_or_submit, signed_in_user
+from .forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_token
 
 TEMPLATE = "resends/junction_form.html"
 SELECT_ALL_LIMIT = 1000

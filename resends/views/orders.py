@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from .. import rules
 from ..models import Order, Provider
 from ..roles import can_audit
-from ..services import order_facts
+from ..selectors import order_facts
 from .common import console_view
 
 

@@ -14,7 +14,9 @@ from django.shortcuts import render
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
-from ..charts import (
+from ..models import Provider
+from ..selectors.reports import DEFAULT_PERIOD, NONE, OTHER, PERIODS, Breakdown, resend_report
+from .charts import (
     NONE_COLOUR,
     OTHER_COLOUR,
     PALETTE,
@@ -23,8 +25,6 @@ from ..charts import (
     horizontal_bar_chart,
     stacked_bar_chart,
 )
-from ..models import Provider
-from ..services.reports import DEFAULT_PERIOD, NONE, OTHER, PERIODS, Breakdown, resend_report
 from .common import manager_view
 
 TEMPLATE = "resends/reports.html"

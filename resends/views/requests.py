@@ -14,14 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from ..forms import RequestListForm, new_token
+from ..checks import cancel_problems, retry_problems
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState
 from ..presentation import call_summary, is_settled
 from ..roles import can_audit
-from ..services.retry import retry_failed, retry_problems
-from ..services.submit import RuleViolation, cancel_problems, cancel_returnhelper_resend
+from ..rules import RuleViolation
+from ..services.cancel import cancel_returnhelper_resend
+from ..services.retry import retry_failed
 from .common import after_submit, console_view, is_htmx, live_panel, signed_in_user
+from .forms import RequestListForm, new_token
 
 TEMPLATE = "resends/request.html"
 LIST_PAGE = 50

@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import rules
 from ..accounts import default_account
-from ..forms import ReturnHelperResendForm, new_token
 from ..models import Order, Provider, ProviderAccount, ReturnInventory
-from ..services import lookups, preview
-from ..services.submit import Submitted, submit_returnhelper_resend
+from ..selectors import preview, reference
+from ..services.requests import Submitted
+from ..services.submit import submit_returnhelper_resend
 from .common import console_view, preview_or_submit, signed_in_user
+from .forms import ReturnHelperResendForm, new_token
 
 TEMPLATE = "resends/returnhelper_form.html"
 
@@ -62,7 +63,7 @@ def _form(
     picked = data.getlist("inventories") if data is not None else []
     warehouse = _warehouse(candidates, picked)
     services = (
-        lookups.returnhelper_service_options(account, warehouse, country)
+        reference.returnhelper_service_options(account, warehouse, country)
         if country and warehouse
         else None
     )
@@ -70,7 +71,7 @@ def _form(
         data,
         initial=initial,
         candidates=candidates,
-        countries=lookups.returnhelper_country_options(account),
+        countries=reference.returnhelper_country_options(account),
         service_types=services,
     )
     form.service_warehouse = warehouse  # the warehouse whose services the select lists

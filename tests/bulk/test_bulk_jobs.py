@@ -15,8 +15,9 @@ from resends import rules
 from resends.accounts import default_account
 from resends.models import BulkJob, BulkKind, BulkState
 from resends.models.audit import CallState, Channel, RequestState
-from resends.services import bulk
-from resends.services.submit import RuleViolation
+from resends.rules import RuleViolation
+from resends.selectors import bulk_selection
+from resends.services import bulk_jobs
 from tests.factories import (
     OrderFactory,
     ProviderCallFactory,
@@ -60,7 +61,7 @@ def test_the_preview_counts_each_skip_reason(chargebee, agent: User) -> None:  #
     )
     orders(chargebee, 3, provider_updated_at=datetime(2025, 6, 1, tzinfo=UTC))  # outside
 
-    counted = bulk.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": SINCE})
+    counted = bulk_selection.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": SINCE})
 
     assert counted.matched == len(fine) + 1 + 2 + 1 + 1 + 1
     assert counted.to_send == counted.requests == len(fine)
@@ -80,7 +81,7 @@ def test_junction_orders_go_in_batches_and_the_eta_follows_the_budget(agent, set
     settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "junction": 2.0}
     junction = default_account("junction")
     orders(junction, 250)
-    counted = bulk.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE})
+    counted = bulk_selection.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE})
     assert counted.to_send == 250
     assert counted.requests == 3  # 100 + 100 + 50
     assert counted.eta_seconds == pytest.approx(1.5)
@@ -89,7 +90,7 @@ def test_junction_orders_go_in_batches_and_the_eta_follows_the_budget(agent, set
 def test_a_long_junction_window_is_split_into_60_day_requests(agent) -> None:  # type: ignore[no-untyped-def]
     end = timezone.now().replace(microsecond=0)
     start = end - timedelta(days=130)
-    counted = bulk.preview(
+    counted = bulk_selection.preview(
         BulkKind.JUNCTION_WINDOW,
         default_account("junction"),
         {"start_at": start.isoformat(), "end_at": end.isoformat()},
@@ -102,7 +103,7 @@ def test_a_long_junction_window_is_split_into_60_day_requests(agent) -> None:  #
 
 def test_a_bad_time_in_the_filter_is_a_clear_error(chargebee) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuleViolation, match="not a time"):
-        bulk.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": "last tuesday"})
+        bulk_selection.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": "last tuesday"})
 
 
 def test_a_large_job_waits_for_another_manager(
@@ -110,7 +111,7 @@ def test_a_large_job_waits_for_another_manager(
 ) -> None:  # type: ignore[no-untyped-def]
     settings.BULK_APPROVAL_THRESHOLD = 3
     orders(chargebee, 4)
-    job, created = bulk.create_job(
+    job, created = bulk_jobs.create_job(
         actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
         criteria={"updated_from": SINCE}, reason_code="Damaged",
     )  # fmt: skip
@@ -118,25 +119,25 @@ def test_a_large_job_waits_for_another_manager(
     assert job.preview["to_send"] == 4
 
     with pytest.raises(PermissionDenied):
-        bulk.decide(job, manager=manager, approve=True, note="mine")  # not one's own
+        bulk_jobs.decide(job, manager=manager, approve=True, note="mine")  # not one's own
     with pytest.raises(PermissionDenied):
-        bulk.decide(job, manager=agent, approve=True, note="")  # agents do not approve
+        bulk_jobs.decide(job, manager=agent, approve=True, note="")  # agents do not approve
     with pytest.raises(RuleViolation, match="why"):
-        bulk.decide(job, manager=second_manager, approve=False, note=" ")
-    job = bulk.decide(job, manager=second_manager, approve=True, note="Outage on the 3rd")
+        bulk_jobs.decide(job, manager=second_manager, approve=False, note=" ")
+    job = bulk_jobs.decide(job, manager=second_manager, approve=True, note="Outage on the 3rd")
     assert job.state == BulkState.QUEUED
     assert (job.approved_by, job.decision_note) == (second_manager, "Outage on the 3rd")
     with pytest.raises(RuleViolation, match="queued"):
-        bulk.decide(job, manager=second_manager, approve=False, note="changed my mind")
+        bulk_jobs.decide(job, manager=second_manager, approve=False, note="changed my mind")
 
 
 def test_a_small_job_is_queued_and_a_dry_run_never_is(chargebee, agent) -> None:  # type: ignore[no-untyped-def]
     orders(chargebee, 2)
-    job, _ = bulk.create_job(
+    job, _ = bulk_jobs.create_job(
         actor=agent, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
         criteria={"updated_from": SINCE}, reason_code="Damaged",
     )  # fmt: skip
-    dry, _ = bulk.create_job(
+    dry, _ = bulk_jobs.create_job(
         actor=agent, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
         criteria={"updated_from": SINCE}, reason_code="Damaged", dry_run=True,
     )  # fmt: skip
@@ -147,7 +148,7 @@ def test_two_ticks_for_one_schedule_slot_make_one_job(agent) -> None:  # type: i
     slot = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
     window = {"start_at": "2026-11-21T02:00:00Z", "end_at": "2026-11-22T02:00:00Z"}
     made = [
-        bulk.create_job(
+        bulk_jobs.create_job(
             actor=agent,
             kind=BulkKind.JUNCTION_WINDOW,
             account=default_account("junction"),
@@ -165,7 +166,7 @@ def test_two_ticks_for_one_schedule_slot_make_one_job(agent) -> None:  # type: i
 
 def test_a_chargebee_job_needs_a_valid_reason_code(chargebee, agent) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuleViolation, match="not one of the configured"):
-        bulk.create_job(
+        bulk_jobs.create_job(
             actor=agent, kind=BulkKind.CHARGEBEE_FULL, account=chargebee,
             criteria={}, reason_code="Because",
         )  # fmt: skip
@@ -175,7 +176,7 @@ def test_the_junction_batch_size_is_configurable(agent, settings) -> None:  # ty
     settings.JUNCTION = {**settings.JUNCTION, "batch_size": 40}
     junction = default_account("junction")
     orders(junction, 250)
-    counted = bulk.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE})
+    counted = bulk_selection.preview(BulkKind.JUNCTION_ORDERS, junction, {"updated_from": SINCE})
     assert counted.requests == 7  # six of 40, one of 10
     # More than Junction's 100 is refused at start-up (tests/test_settings.py).
 
@@ -196,7 +197,7 @@ def test_the_counted_preview_agrees_with_the_rule_order_by_order(chargebee) -> N
         {},
     ]
     made = [orders(chargebee, 1, **fields)[0] for fields in varied]
-    counted = bulk.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": SINCE})
+    counted = bulk_selection.preview(BulkKind.CHARGEBEE_FULL, chargebee, {"updated_from": SINCE})
     expected = Counter(rules.chargebee_bulk_skip(o, in_flight=0) for o in made)
     sendable = expected.pop("")
     assert counted.skipped == expected and counted.to_send == sendable == 3
@@ -215,7 +216,7 @@ def test_no_way_in_creates_a_job_that_sweeps_everything(
 ) -> None:  # type: ignore[no-untyped-def]
     """The service refuses it too, so a schedule or a script cannot get past the form's check."""
     with pytest.raises(RuleViolation, match=problem):
-        bulk.create_job(
+        bulk_jobs.create_job(
             actor=manager, kind=kind, account=default_account(account), criteria=criteria
         )
     assert not BulkJob.objects.exists()

@@ -22,10 +22,12 @@ from resends import rules
 from resends.accounts import default_account
 from resends.models import BulkJob, BulkKind, BulkState, Order, ResendRequest, ReturnInventory
 from resends.models.audit import Channel, RequestState
-from resends.services import bulk, bulk_run
+from resends.rules import RuleViolation
+from resends.selectors import bulk_progress, bulk_selection
+from resends.services import bulk_jobs, bulk_run
 from resends.services.mirrors import upsert_chargebee_order, upsert_inventory
 from resends.services.schedules import run_schedule
-from resends.services.submit import RuleViolation, submit_returnhelper_resend
+from resends.services.submit import submit_returnhelper_resend
 from tests.engine.helpers import chargebee_orders, clear_faults, faults, ledger
 
 from .test_bulk_run import run_to_the_end, send_due_calls
@@ -117,7 +119,7 @@ def gather(items: list[ReturnInventory], order: Order, count: int) -> list[Retur
 
 
 def new_job(user: User, service_type: str = "usps", **criteria: Any) -> BulkJob:
-    job, created = bulk.create_job(
+    job, created = bulk_jobs.create_job(
         actor=user, kind=KIND, account=default_account("returnhelper"),
         criteria=criteria or WAREHOUSE_11, service_type=service_type, note="bulk test",
     )  # fmt: skip
@@ -148,7 +150,9 @@ def test_the_preview_groups_per_customer_and_gives_each_skip_reason(sandbox, man
     skips, groups = expected_plan(items)
     assert any(len(g) == 5 for g in groups) and skips[rules.SKIP_RH_SERVICE_NOT_OFFERED]
 
-    counted = bulk.preview(KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps")
+    counted = bulk_selection.preview(
+        KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps"
+    )
 
     assert counted.matched == len(items) == 102
     assert counted.skipped == skips
@@ -157,10 +161,12 @@ def test_the_preview_groups_per_customer_and_gives_each_skip_reason(sandbox, man
     assert counted.unit == "items" and counted.eta_seconds is None  # tests run unlimited
     no_address = {i.external_id for i in eligible(items) if i.order in (None, broken)}
     assert set(counted.samples[rules.SKIP_RH_NO_ADDRESS]) <= no_address
-    assert len(counted.samples[rules.SKIP_RH_NO_ADDRESS]) == bulk.SAMPLES_PER_REASON
+    assert len(counted.samples[rules.SKIP_RH_NO_ADDRESS]) == bulk_selection.SAMPLES_PER_REASON
     assert (
         counted.samples[rules.SKIP_RH_SERVICE_NOT_OFFERED]
-        == [i.external_id for i in eligible(items) if i.order == abroad][: bulk.SAMPLES_PER_REASON]
+        == [i.external_id for i in eligible(items) if i.order == abroad][
+            : bulk_selection.SAMPLES_PER_REASON
+        ]
     )
     not_on_hold = {i.external_id for i in items if i.handling_code != "ohd"}
     assert set(counted.samples[rules.SKIP_RH_NOT_ON_HOLD]) <= not_on_hold
@@ -185,7 +191,9 @@ def test_items_in_progress_elsewhere_are_skipped(sandbox, manager, agent) -> Non
     ).request  # fmt: skip
     ResendRequest.objects.filter(pk=request.pk).update(bulk_job=other_job)
 
-    counted = bulk.preview(KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps")
+    counted = bulk_selection.preview(
+        KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps"
+    )
     assert counted.skipped[rules.SKIP_RECENT] == 1
     assert counted.skipped[rules.SKIP_PENDING_ELSEWHERE] == 1
     assert counted.samples[rules.SKIP_RECENT] == [by_agent[0].external_id]
@@ -202,20 +210,22 @@ def test_the_service_type_is_checked_against_the_warehouse(sandbox, manager) -> 
     mirror_warehouse(sandbox)
     account = default_account("returnhelper")
     with pytest.raises(RuleViolation, match="not offered from warehouse 11"):
-        bulk.create_job(
+        bulk_jobs.create_job(
             actor=manager, kind=KIND, account=account, criteria=WAREHOUSE_11,
             service_type="SHIPMENT_DHL_PAKET_FRA",
         )  # fmt: skip
     with pytest.raises(RuleViolation, match="Pick a service type"):
-        bulk.preview(KIND, account, WAREHOUSE_11)
+        bulk_selection.preview(KIND, account, WAREHOUSE_11)
     with pytest.raises(RuleViolation, match="Pick the warehouse"):
-        bulk.preview(KIND, account, {"created_from": SINCE}, service_type="usps")
+        bulk_selection.preview(KIND, account, {"created_from": SINCE}, service_type="usps")
     with pytest.raises(RuleViolation, match="not a time"):
-        bulk.preview(KIND, account, {"warehouse_id": "11", "created_from": "soon"})
+        bulk_selection.preview(KIND, account, {"warehouse_id": "11", "created_from": "soon"})
     assert not BulkJob.objects.exists()
     # DHL Express from New Jersey serves Canada, not the US: the US customers are skipped.
-    usps = bulk.preview(KIND, account, WAREHOUSE_11, service_type="usps")
-    dhl = bulk.preview(KIND, account, WAREHOUSE_11, service_type="SHIPMENT_DHL_EXPRESS_NJ")
+    usps = bulk_selection.preview(KIND, account, WAREHOUSE_11, service_type="usps")
+    dhl = bulk_selection.preview(
+        KIND, account, WAREHOUSE_11, service_type="SHIPMENT_DHL_EXPRESS_NJ"
+    )
     assert dhl.to_send == dhl.requests == 0
     assert dhl.skipped[rules.SKIP_RH_SERVICE_NOT_OFFERED] == usps.to_send > 0
 
@@ -226,22 +236,22 @@ def test_the_filter_narrows_by_date_sku_and_rma(sandbox) -> None:  # type: ignor
     newest_at = max(i.provider_created_at for i in items if i.provider_created_at)
     newest = next(i for i in items if i.provider_created_at == newest_at)
     recent = {**WAREHOUSE_11, "created_from": newest_at.isoformat()}
-    assert bulk.preview(KIND, account, recent, service_type="usps").matched == 1
+    assert bulk_selection.preview(KIND, account, recent, service_type="usps").matched == 1
     by_rma = {**WAREHOUSE_11, "rma": newest.rma}
-    assert bulk.preview(KIND, account, by_rma, service_type="usps").matched == 1
+    assert bulk_selection.preview(KIND, account, by_rma, service_type="usps").matched == 1
     by_sku = {**WAREHOUSE_11, "sku": newest.sku}
     expected = sum(1 for i in items if i.sku == newest.sku)
-    assert bulk.preview(KIND, account, by_sku, service_type="usps").matched == expected
+    assert bulk_selection.preview(KIND, account, by_sku, service_type="usps").matched == expected
     other = {**WAREHOUSE_11, "warehouse_id": "22"}
-    assert bulk.preview(KIND, account, other, service_type="others").matched == 0
+    assert bulk_selection.preview(KIND, account, other, service_type="others").matched == 0
 
 
 def test_the_preview_is_counted_in_a_few_queries(sandbox, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     mirror_warehouse(sandbox)
     account = default_account("returnhelper")
-    bulk.preview(KIND, account, WAREHOUSE_11, service_type="usps")  # loads the lookups
+    bulk_selection.preview(KIND, account, WAREHOUSE_11, service_type="usps")  # loads the lookups
     with django_assert_max_num_queries(15):
-        counted = bulk.preview(KIND, account, WAREHOUSE_11, service_type="usps")
+        counted = bulk_selection.preview(KIND, account, WAREHOUSE_11, service_type="usps")
     assert counted.matched == 102
 
 
@@ -267,13 +277,15 @@ def test_a_finished_job_sends_each_item_exactly_once_in_groups(sandbox, manager,
     owners = {i.external_id: i.order_id for i in items}
     assert all(len({owners[i] for i in group}) == 1 for group in sent)  # one address each
     assert job.skip_counts == dict(skips) and job.preview["skipped"] == dict(skips)
-    progress = bulk_run.progress(job)
+    progress = bulk_progress.progress(job)
     assert (progress.done, progress.failed, progress.remaining) == (sum(map(len, groups)), 0, 0)
     assert progress.skipped == sum(skips.values()) and progress.total == len(items)
     assert set(ReturnInventory.objects.filter(
         external_id__in=[i for g in groups for i in g]
     ).values_list("handling_code", flat=True)) == {"rsd"}  # fmt: skip
-    again = bulk.preview(KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps")
+    again = bulk_selection.preview(
+        KIND, default_account("returnhelper"), WAREHOUSE_11, service_type="usps"
+    )
     assert again.to_send == 0  # a second job would find nothing left to send
 
 
@@ -330,11 +342,13 @@ def test_pause_cancel_and_retry_failed_items(sandbox, manager, settings) -> None
     assert not bulk_run.advance(job.pk)
     bulk_run.resume(job)
     job = run_to_the_end(job)
-    progress = bulk_run.progress(job)
+    progress = bulk_progress.progress(job)
     assert job.state == BulkState.FINISHED and progress.failed >= 2
 
-    retry = run_to_the_end(bulk_run.create_retry_job(job, actor=manager))
-    assert retry.state == BulkState.FINISHED and bulk_run.progress(retry).done == progress.failed
+    retry = run_to_the_end(bulk_jobs.create_retry_job(job, actor=manager))
+    assert (
+        retry.state == BulkState.FINISHED and bulk_progress.progress(retry).done == progress.failed
+    )
     sent = Counter(i for g in sent_groups(sandbox) for i in g)
     assert set(sent.values()) == {1} and sum(sent.values()) == job.preview["to_send"]
 

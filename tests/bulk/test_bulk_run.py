@@ -9,11 +9,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
+from resends import rules
 from resends.accounts import default_account
 from resends.engine.execution import process_call
 from resends.models import BulkJob, BulkKind, BulkState, ProviderCall
 from resends.models.audit import CallState, RequestState
-from resends.services import bulk, bulk_run
+from resends.selectors import bulk_progress
+from resends.services import bulk_jobs, bulk_run
 from resends.services.mirrors import upsert_chargebee_order, upsert_junction_order
 from sandbox.dataset import build_dataset
 from tests.engine.helpers import chargebee_orders, clear_faults, faults, ledger
@@ -51,7 +53,7 @@ def run_to_the_end(job: BulkJob, steps: int = 50) -> BulkJob:
 
 def new_job(user: User, kind: str = BulkKind.CHARGEBEE_FULL, **criteria: Any) -> BulkJob:
     account = default_account("junction" if kind.startswith("junction") else "chargebee")
-    job, created = bulk.create_job(
+    job, created = bulk_jobs.create_job(
         actor=user, kind=kind, account=account, criteria=criteria or SINCE,
         reason_code="Damaged" if kind == BulkKind.CHARGEBEE_FULL else "",
     )  # fmt: skip
@@ -78,7 +80,7 @@ def test_a_chargebee_job_resends_each_order_once_in_windows(
     assert job.state == BulkState.FINISHED
     effects = ledger(sandbox, "chargebee")
     assert sorted(e["target"] for e in effects) == sorted(o.external_id for o in orders[:7])
-    progress = bulk_run.progress(job)
+    progress = bulk_progress.progress(job)
     assert (progress.done, progress.failed, progress.skipped, progress.remaining) == (7, 0, 1, 0)
     assert job.skip_counts == {"all 5 resends used": 1}
     assert [m.to for m in mail.outbox] == [[agent.email]]
@@ -113,7 +115,7 @@ def test_pause_holds_the_sent_window_and_cancel_keeps_what_was_done(
     job.refresh_from_db()
     assert job.state == BulkState.CANCELLED
     assert len(ledger(sandbox, "chargebee")) == 2
-    progress = bulk_run.progress(job)
+    progress = bulk_progress.progress(job)
     assert (progress.done, progress.failed) == (2, 2)  # two sent, two cancelled before sending
     assert set(job.requests.values_list("state", flat=True)) == {
         RequestState.SUCCEEDED,
@@ -125,16 +127,16 @@ def test_failed_items_are_retried_by_a_linked_job(sandbox, agent, settings) -> N
     mirror_chargebee(sandbox, 3)
     faults(sandbox, provider="chargebee", error_rate=1.0, error_status=400, error_count=2)
     job = run_to_the_end(new_job(agent))
-    assert bulk_run.progress(job).failed == 2 and len(ledger(sandbox, "chargebee")) == 1
+    assert bulk_progress.progress(job).failed == 2 and len(ledger(sandbox, "chargebee")) == 1
     clear_faults(sandbox)
 
-    retry = bulk_run.create_retry_job(job, actor=agent)
+    retry = bulk_jobs.create_retry_job(job, actor=agent)
     retry = run_to_the_end(retry)
     assert retry.state == BulkState.FINISHED and retry.retry_of == job
     assert len(ledger(sandbox, "chargebee")) == 3
     assert all(r.retry_of and r.retry_of.bulk_job == job for r in retry.requests.all())
-    with pytest.raises(bulk.RuleViolation, match="Nothing in this job failed"):
-        bulk_run.create_retry_job(retry, actor=agent)
+    with pytest.raises(rules.RuleViolation, match="Nothing in this job failed"):
+        bulk_jobs.create_retry_job(retry, actor=agent)
 
 
 def test_a_retry_of_more_failures_than_the_threshold_waits_for_approval(
@@ -146,10 +148,10 @@ def test_a_retry_of_more_failures_than_the_threshold_waits_for_approval(
     clear_faults(sandbox)
     settings.BULK_APPROVAL_THRESHOLD = 1
 
-    retry = bulk_run.create_retry_job(job, actor=agent)
+    retry = bulk_jobs.create_retry_job(job, actor=agent)
     assert retry.state == BulkState.AWAITING_APPROVAL and retry.channel == "web"
     assert bulk_run.advance(retry.pk) is False and not retry.requests.exists()  # nothing sent
-    bulk.decide(retry, manager=manager, approve=True, note="")
+    bulk_jobs.decide(retry, manager=manager, approve=True, note="")
     assert run_to_the_end(retry).state == BulkState.FINISHED
     assert len(ledger(sandbox, "chargebee")) == 3
 
@@ -163,7 +165,7 @@ def test_junction_orders_go_in_batches_of_100(sandbox, agent) -> None:  # type: 
     sent = ledger(sandbox, "junction")
     sizes = sorted(len(e["details"]["requested_order_ids"]) for e in sent)
     assert sizes == [len(raws) - 200, 100, 100]
-    assert job.state == BulkState.FINISHED and bulk_run.progress(job).done == len(raws)
+    assert job.state == BulkState.FINISHED and bulk_progress.progress(job).done == len(raws)
 
 
 def test_a_failure_rate_past_the_threshold_is_emailed_once(

@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 
 from backoffice.celery import app
-from resends.engine.sweeper import due_call_ids
+from resends.engine.sweeper import due_calls
 from resends.models import BulkJob, BulkKind, BulkState, ProviderCall
 from resends.models.audit import CallState
-from resends.services import bulk, bulk_run
+from resends.services import bulk_jobs, bulk_run
 from resends.tasks import execute_call
 from tests.engine.helpers import faults, ledger
 from tests.engine.worker import celery_worker, stop, wait_until, worker_env
@@ -41,7 +41,7 @@ def test_a_bulk_job_survives_a_worker_sigkill_with_every_effect_once(
     orders = mirror_chargebee(sandbox, 14)
     log = tmp_path / "worker.log"
     with celery_worker(env, log) as first:
-        job, _ = bulk.create_job(
+        job, _ = bulk_jobs.create_job(
             actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=orders[0].account,
             criteria=SINCE, reason_code="Damaged",
         )  # fmt: skip
@@ -53,7 +53,7 @@ def test_a_bulk_job_survives_a_worker_sigkill_with_every_effect_once(
 
     def beat() -> None:  # what beat does every 30 s: re-ring stalled jobs and due calls
         bulk_run.restart_stalled(after_seconds=2)
-        for call_id in due_call_ids():
+        for call_id, _ in due_calls():
             execute_call.delay(call_id)
 
     with celery_worker(env, log):

@@ -19,9 +19,10 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from resends.accounts import default_account
 from resends.models import BulkJob, BulkKind, SavedFilter
-from resends.services import bulk_filters
+from resends.rules import RuleViolation
+from resends.selectors import bulk_selection
+from resends.services import saved_filters
 from resends.services.schedules import run_schedule
-from resends.services.submit import RuleViolation
 from resends.tasks import run_scheduled_replay
 from tests.console.helpers import HTMX, signed_in
 from tests.factories import OrderFactory
@@ -47,7 +48,7 @@ def orders() -> None:
 
 @pytest.fixture
 def weekly(manager: User) -> SavedFilter:
-    saved, created = bulk_filters.save_filter(
+    saved, created = saved_filters.save_filter(
         actor=manager, name="Shipped since January", kind=BulkKind.CHARGEBEE_FULL,
         account=default_account("chargebee"), criteria=CRITERIA,
     )  # fmt: skip
@@ -63,7 +64,7 @@ def run(*args: str) -> str:
 
 # --- saving ---------------------------------------------------------------------------------------
 def test_a_saved_filter_keeps_only_what_its_kind_reads(manager: User) -> None:
-    saved, _ = bulk_filters.save_filter(
+    saved, _ = saved_filters.save_filter(
         actor=manager, name="  Returns   at NJ ", kind=BulkKind.RETURNHELPER_INVENTORIES,
         account=default_account("returnhelper"),
         criteria={"warehouse_id": "11", "created_from": "2026-01-01T00:00:00+00:00",
@@ -75,7 +76,7 @@ def test_a_saved_filter_keeps_only_what_its_kind_reads(manager: User) -> None:
 
 def test_saving_under_the_same_name_updates_the_filter(manager: User, second_manager: User, weekly: SavedFilter) -> None:  # fmt: skip
     first_update = weekly.updated_at
-    again, created = bulk_filters.save_filter(
+    again, created = saved_filters.save_filter(
         actor=second_manager, name="Shipped since January", kind=BulkKind.CHARGEBEE_FULL,
         account=default_account("chargebee"), criteria={"status": "delivered"},
     )  # fmt: skip
@@ -84,7 +85,7 @@ def test_saving_under_the_same_name_updates_the_filter(manager: User, second_man
     assert again.criteria == {"status": "delivered"} and again.created_by == manager
     assert again.updated_by == second_manager and again.updated_at > first_update
     with pytest.raises(RuleViolation, match="another kind of job"):
-        bulk_filters.save_filter(
+        saved_filters.save_filter(
             actor=manager, name="Shipped since January", kind=BulkKind.JUNCTION_ORDERS,
             account=default_account("junction"), criteria={"status": "shipped"},
         )  # fmt: skip
@@ -104,9 +105,9 @@ def test_saving_under_the_same_name_updates_the_filter(manager: User, second_man
 def test_a_filter_that_a_job_could_not_run_is_not_saved(
     manager: User, name: str, kind: str, criteria: dict[str, Any], message: str
 ) -> None:
-    account = default_account(bulk_filters.provider_of(kind))
+    account = default_account(bulk_selection.provider_of(kind))
     with pytest.raises(RuleViolation, match=message):
-        bulk_filters.save_filter(
+        saved_filters.save_filter(
             actor=manager, name=name, kind=kind, account=account, criteria=criteria
         )
     assert not SavedFilter.objects.exists()
@@ -114,12 +115,12 @@ def test_a_filter_that_a_job_could_not_run_is_not_saved(
 
 def test_only_managers_save_filters(agent: User) -> None:
     with pytest.raises(PermissionDenied):
-        bulk_filters.save_filter(
+        saved_filters.save_filter(
             actor=agent, name="mine", kind=BulkKind.CHARGEBEE_FULL,
             account=default_account("chargebee"), criteria=CRITERIA,
         )  # fmt: skip
     with pytest.raises(RuleViolation, match="needs a junction account"):
-        bulk_filters.clean_criteria(
+        saved_filters.clean_criteria(
             BulkKind.JUNCTION_ORDERS, default_account("chargebee"), CRITERIA
         )
 

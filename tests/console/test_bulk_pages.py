@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from resends.accounts import default_account
 from resends.models import BulkJob, BulkKind, BulkState
-from resends.services import bulk
+from resends.services import bulk_jobs
 from tests.factories import OrderFactory
 
 from .helpers import HTMX, signed_in, squash, text
@@ -79,7 +79,7 @@ def test_create_then_another_manager_approves(
 
 def test_pause_and_cancel_from_the_job_page(client: Client, manager: User, orders: None) -> None:
     signed_in(client, manager)
-    job, _ = bulk.create_job(
+    job, _ = bulk_jobs.create_job(
         actor=manager, kind=BulkKind.CHARGEBEE_FULL, account=default_account("chargebee"),
         criteria={"updated_from": "2026-01-01T00:00:00Z"}, reason_code="Damaged",
     )  # fmt: skip

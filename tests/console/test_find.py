@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from resends.accounts import default_account
 from resends.models import Order, ResendRequest
-from resends.services.search import PAGE_SIZE
+from resends.selectors.search import PAGE_SIZE
 
 from ..factories import InventoryFactory, OrderFactory
 from .helpers import HTMX, signed_in, squash, text

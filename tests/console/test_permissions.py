@@ -31,7 +31,7 @@ from resends.models import (
     ReturnInventory,
     SavedFilter,
 )
-from resends.services import bulk
+from resends.services import bulk_jobs
 
 from .helpers import HTMX, SHIPMENT, signed_in, text
 
@@ -43,7 +43,7 @@ MANAGERS_ONLY = {"bulk-jobs", "bulk-new", "bulk-job", "bulk-progress", "bulk-act
 
 @pytest.fixture
 def job(second_manager: User) -> BulkJob:
-    created, _ = bulk.create_job(
+    created, _ = bulk_jobs.create_job(
         actor=second_manager,
         kind=BulkKind.JUNCTION_WINDOW,
         account=default_account("junction"),
@@ -260,7 +260,7 @@ def test_the_session_expires_when_idle(client: Client, agent: User) -> None:
 
 
 def test_bulk_actions_need_the_csrf_token_too(manager: User, second_manager: User) -> None:
-    job, _ = bulk.create_job(
+    job, _ = bulk_jobs.create_job(
         actor=second_manager,
         kind=BulkKind.JUNCTION_WINDOW,
         account=default_account("junction"),

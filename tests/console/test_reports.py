@@ -14,7 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from resends.charts import (
+from resends.models import ResendRequest
+from resends.models.audit import RequestState
+from resends.selectors.reports import OUTCOMES, TOP_AGENTS, TOP_REASONS, resend_report
+from resends.views.charts import (
     NONE_COLOUR,
     OTHER_COLOUR,
     PALETTE,
@@ -23,9 +26,6 @@ from resends.charts import (
     horizontal_bar_chart,
     stacked_bar_chart,
 )
-from resends.models import ResendRequest
-from resends.models.audit import RequestState
-from resends.services.reports import OUTCOMES, TOP_AGENTS, TOP_REASONS, resend_report
 from resends.views.reports import OUTCOME_COLOURS, PROVIDER_COLOURS
 
 from ..factories import AccountFactory, ResendRequestFactory, UserFactory

@@ -13,9 +13,9 @@ from resends.accounts import default_account
 from resends.engine.execution import process_call
 from resends.models import CallAttempt, ProviderCall, ResendRequest
 from resends.models.audit import CallState, RequestState
+from resends.rules import RuleViolation
+from resends.services.cancel import cancel_returnhelper_resend
 from resends.services.submit import (
-    RuleViolation,
-    cancel_returnhelper_resend,
     submit_chargebee_resend,
     submit_junction_window,
     submit_returnhelper_resend,

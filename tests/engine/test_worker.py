@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from backoffice.celery import app
 from resends.accounts import default_account
-from resends.engine.sweeper import due_call_ids
+from resends.engine.sweeper import due_calls
 from resends.models import CallAttempt, ProviderCall
 from resends.models.audit import CallState
 from resends.services.mirrors import upsert_chargebee_order
@@ -115,7 +115,7 @@ def test_sigkill_mid_batch_still_applies_every_resend_exactly_once(
     assert mid > 0, "the kill came after the batch finished; nothing was interrupted"
 
     def sweep() -> None:  # what beat does every 30 s
-        for call_id in due_call_ids():
+        for call_id, _ in due_calls():
             execute_call.delay(call_id)
 
     with celery_worker(env, log):

@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from resends import rules
 from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
 from resends.roles import can_audit
-from resends.services import bulk, bulk_filters, bulk_run
-from resends.services.submit import RuleViolation
+from resends.rules import RuleViolation
+from resends.selectors import bulk_progress, bulk_selection
+from resends.services import bulk_jobs
 from resends.times import parse_time
 
 
@@ -73,21 +74,21 @@ class Command(BaseCommand):
                 return
             saved = None
             if options.get("saved_filter"):
-                saved = bulk_filters.find_filter(options["saved_filter"])
+                saved = bulk_selection.find_filter(options["saved_filter"])
                 kind, account, criteria = self._from_filter(saved, options)
             else:
                 kind = options.get("kind") or ""
                 if not kind:
                     raise CommandError("Give --kind, or --filter NAME to run a saved filter.")
-                account = bulk.account_for(kind, options.get("account"))
+                account = bulk_selection.account_for(kind, options.get("account"))
                 criteria = self._criteria(kind, options)
             service_type = options["service_type"] or ""
             if action == "preview":
                 self._print_preview(
-                    bulk.preview(kind, account, criteria, service_type=service_type)
+                    bulk_selection.preview(kind, account, criteria, service_type=service_type)
                 )
                 return
-            job, _ = bulk.create_job(
+            job, _ = bulk_jobs.create_job(
                 actor=self._manager(options["username"]), kind=kind, account=account,
                 criteria=criteria, reason_code=options["reason"], service_type=service_type,
                 note=options["note"], dry_run=options["dry_run"], channel="cli",
@@ -115,7 +116,7 @@ class Command(BaseCommand):
 
     def _criteria(self, kind: str, options: dict[str, Any]) -> dict[str, str]:
         criteria = {}
-        for key in bulk.CRITERIA_OF_KIND[kind]:
+        for key in bulk_selection.CRITERIA_OF_KIND[kind]:
             option = self.OPTIONS[key]
             value = options.get(option)
             if not value:
@@ -150,7 +151,7 @@ class Command(BaseCommand):
             raise CommandError(f"“{username}” is not a manager; bulk jobs are created by managers.")
         return user
 
-    def _print_preview(self, preview: bulk.BulkPreview) -> None:
+    def _print_preview(self, preview: bulk_selection.BulkPreview) -> None:
         self._print_preview_json(preview.as_json())
 
     def _print_preview_json(self, data: dict[str, Any]) -> None:
@@ -174,7 +175,7 @@ class Command(BaseCommand):
         )
         if job is None:
             raise CommandError(f"No bulk job “{ref}”.")
-        p = bulk_run.progress(job)
+        p = bulk_progress.progress(job)
         self.stdout.write(
             f"Bulk job #{job.pk}: {job.get_state_display()}, {p.percent}% "
             f"(done {p.done}, failed {p.failed}, skipped {p.skipped}, remaining {p.remaining})"

@@ -14,10 +14,10 @@ from resends.accounts import default_account
 from resends.models import LineItem, Order, ProviderAccount, ReturnInventory
 from resends.models.audit import Channel
 from resends.roles import can_use_console
-from resends.services.lookups import returnhelper_countries, returnhelper_service_types
+from resends.rules import RuleViolation
+from resends.selectors.reference import returnhelper_countries, returnhelper_service_types
+from resends.services.requests import Submitted
 from resends.services.submit import (
-    RuleViolation,
-    Submitted,
     submit_chargebee_resend,
     submit_junction_orders,
     submit_junction_window,

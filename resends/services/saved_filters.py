@@ -1,10 +1,10 @@
-"""Saved bulk-job filters: managers save one from the new-bulk-job page under a name, and start
+"""Saving bulk-job filters: managers save one from the new-bulk-job page under a name, and start
 jobs from it (the page, `bulk_job --filter NAME`, a schedule's `saved_filter`). A job copies the
-criteria it runs with and records which saved filter they came from."""
+criteria it runs with and records which saved filter they came from (finding a filter and what a
+job runs from it are reads: selectors/bulk_selection.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -13,15 +13,14 @@ from django.utils import timezone
 
 from .. import rules
 from ..models import BulkKind, ProviderAccount, SavedFilter
-from .bulk import (
+from ..rules import RuleViolation
+from ..selectors.bulk_selection import (
     CRITERIA_OF_KIND,
-    TIME_RANGE_OF_KIND,
     matching_inventories,
     matching_orders,
     provider_of,
     window_of,
 )
-from .submit import RuleViolation
 
 NAME_MAX_LENGTH = SavedFilter._meta.get_field("name").max_length or 100
 
@@ -100,28 +99,3 @@ def save_filter(
         except IntegrityError:  # saved under the same name by someone else a moment ago
             raise taken from None
     return made, True
-
-
-def find_filter(name: str) -> SavedFilter:
-    found = SavedFilter.objects.select_related("account").filter(name=" ".join(name.split()))
-    saved = found.first()
-    if saved is None:
-        raise _refuse("filter", f"No saved filter “{name}”.")
-    return saved
-
-
-def unchanged(
-    saved: SavedFilter | None, *, kind: str, account: ProviderAccount, criteria: dict[str, Any]
-) -> SavedFilter | None:
-    """The saved filter, if a job of `kind` on `account` runs exactly its criteria (a page
-    loaded from it and then edited no longer runs that filter)."""
-    if saved is None:
-        return None
-    same = (saved.kind, saved.account_id, saved.criteria) == (kind, account.pk, criteria)
-    return saved if same else None
-
-
-def with_window(saved: SavedFilter, since: datetime, until: datetime) -> dict[str, str]:
-    """The filter for one schedule slot: its criteria, its time range replaced by the slot's."""
-    start, end = TIME_RANGE_OF_KIND[saved.kind]
-    return {**saved.criteria, start: since.isoformat(), end: until.isoformat()}

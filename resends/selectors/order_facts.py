@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Sum
 
 from .. import rules
+from ..checks import chargebee_open_calls
 from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
 from ..models.audit import RequestState
-from .submit import chargebee_open_calls
 
 IN_PROGRESS = tuple(s for s in RequestState if s not in ResendRequest.FINAL_STATES)
 

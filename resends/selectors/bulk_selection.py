@@ -1,4 +1,5 @@
-"""Bulk jobs: preview what a stored filter or window matches, create the job, approve or reject it.
+"""What a bulk job would go through: the stored filter's matches, counted with the reason each
+order or item is left out, before any job exists (the job's own fan-out runs the same filters).
 
 The preview counts what the stored filter matches in the database (never a list in a form or in
 memory) and, for each order or item left out, why: the categories and their filters are in
@@ -17,30 +18,18 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .. import rules
 from ..accounts import default_account
+from ..checks import chargebee_calls_in_flight, inventories_in_progress, orders_in_progress
 from ..engine.budget import rate_per_second
-from ..models import (
-    Order,
-    Provider,
-    ProviderAccount,
-    ResendRequest,
-    ResendTarget,
-    ReturnInventory,
-    SavedFilter,
-)
-from ..models.audit import BULK_CHANNELS, RequestState
-from ..models.bulk import BulkJob, BulkKind, BulkState
+from ..models import Order, Provider, ProviderAccount, ReturnInventory, SavedFilter
+from ..models.bulk import BulkKind
+from ..rules import RuleViolation
 from ..times import parse_time
-from . import lookups
-from .submit import RuleViolation, chargebee_calls_in_flight
+from . import reference
 
 SAMPLES_PER_REASON = 5
 
@@ -252,49 +241,6 @@ def _count_filtered(rows: QuerySet[Any], filters: list[tuple[str, Q]], result: B
             result.add_skips(reason, counts[f"skip{i}"], examples[:SAMPLES_PER_REASON])
 
 
-def _in_progress(targets: QuerySet[ResendTarget], key: str) -> dict[int, str]:
-    recent = timezone.now() - rules.DUPLICATE_WINDOW
-    rows = targets.filter(
-        ~Q(request__state__in=ResendRequest.FINAL_STATES)
-        | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
-    ).values_list(key, "request__channel", "request__state")
-    busy: dict[int, str] = {}
-    for pk, channel, state in rows:
-        elsewhere = channel in BULK_CHANNELS and state != RequestState.SUCCEEDED
-        if elsewhere or pk not in busy:
-            busy[pk] = rules.SKIP_PENDING_ELSEWHERE if elsewhere else rules.SKIP_RECENT
-    return busy
-
-
-def orders_in_progress(
-    account: ProviderAccount, *, after_order: int = 0, excluding_job: BulkJob | None = None
-) -> dict[int, str]:
-    """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago.
-    A running job asks only about the orders after its cursor, leaving out its own resends."""
-    targets = ResendTarget.objects.filter(
-        request__account=account, order__isnull=False, order_id__gt=after_order
-    )
-    if excluding_job is not None:
-        targets = targets.exclude(request__bulk_job=excluding_job)
-    return _in_progress(targets, "order_id")
-
-
-def inventories_in_progress(
-    account: ProviderAccount,
-    *,
-    after_order: int | None = None,
-    excluding_job: BulkJob | None = None,
-) -> dict[int, str]:
-    """Return items (by pk) in a resend in progress or one that succeeded moments ago; a running
-    job asks only about the items of the orders after its cursor, leaving out its own."""
-    targets = ResendTarget.objects.filter(request__account=account, inventory__isnull=False)
-    if after_order is not None:
-        targets = targets.filter(inventory__order_id__gt=after_order)
-    if excluding_job is not None:
-        targets = targets.exclude(request__bulk_job=excluding_job)
-    return _in_progress(targets, "inventory_id")
-
-
 # --- Return Helper: destinations and grouping -----------------------------------------------------
 class ReferenceUnavailable(RuleViolation):
     """Return Helper's countries or service types cannot be loaded right now (try again)."""
@@ -315,7 +261,7 @@ class ReturnHelperRoutes:
         if not country:
             return []
         if country not in self._services:
-            found = lookups.returnhelper_service_types(self.account, self.warehouse_id, country)
+            found = reference.returnhelper_service_types(self.account, self.warehouse_id, country)
             if found is None:
                 raise ReferenceUnavailable(
                     [rules.Problem("service_type", "Service types could not be loaded; try again.")]
@@ -347,7 +293,7 @@ def service_type_choices(
     loaded right now is left out (the preview then says so)."""
     grouped = []
     for warehouse in warehouses:
-        offered = lookups.returnhelper_warehouse_service_options(account, warehouse)
+        offered = reference.returnhelper_warehouse_service_options(account, warehouse)
         if offered:
             options = [(code, f"{name} ({code})") for code, name in offered]
             grouped.append((f"Warehouse {warehouse}", options))
@@ -360,8 +306,8 @@ def returnhelper_routes(
     """The job's service type checked against the warehouse, as the single form checks it."""
     if not service_type:
         raise RuleViolation(rules.returnhelper_bulk_service_problems("", warehouse_id, []))
-    offered = lookups.returnhelper_warehouse_service_options(account, warehouse_id)
-    countries = lookups.returnhelper_countries(account)
+    offered = reference.returnhelper_warehouse_service_options(account, warehouse_id)
+    countries = reference.returnhelper_countries(account)
     if offered is None or countries is None:
         raise ReferenceUnavailable(
             rules.returnhelper_bulk_service_problems(service_type, warehouse_id, None)
@@ -435,110 +381,27 @@ def count_inventories(
         )
 
 
-# --- creating and deciding ---------------------------------------------------------------------
-def approval_threshold() -> int:
-    return int(settings.BULK_APPROVAL_THRESHOLD)
+# --- saved filters: finding one, and what a job runs from it ----------------------------------
+def find_filter(name: str) -> SavedFilter:
+    found = SavedFilter.objects.select_related("account").filter(name=" ".join(name.split()))
+    saved = found.first()
+    if saved is None:
+        raise RuleViolation([rules.Problem("filter", f"No saved filter “{name}”.")])
+    return saved
 
 
-def create_job(
-    *,
-    actor: User,
-    kind: str,
-    account: ProviderAccount,
-    criteria: dict[str, Any],
-    reason_code: str = "",
-    service_type: str = "",
-    note: str = "",
-    dry_run: bool = False,
-    channel: str = "web",
-    schedule_name: str = "",
-    slot: datetime | None = None,
-    saved_filter: SavedFilter | None = None,
-) -> tuple[BulkJob, bool]:
-    """(job, created). A schedule's second tick for the same slot returns the first job.
-    `service_type` is the Return Helper shipment service type, checked against the warehouse;
-    `saved_filter` is the saved filter the criteria were copied from (recorded with the job)."""
-    if saved_filter is not None and (saved_filter.kind, saved_filter.account_id) != (
-        kind,
-        account.pk,
-    ):
-        raise RuleViolation(
-            [
-                rules.Problem(
-                    "filter",
-                    f"The saved filter “{saved_filter}” is for {saved_filter.get_kind_display()} "
-                    f"({saved_filter.account}).",
-                )
-            ]
-        )
-    if kind == BulkKind.CHARGEBEE_FULL:
-        reason_problems = rules.chargebee_reason_problems(reason_code)
-        if reason_problems:
-            raise RuleViolation(reason_problems)
-    if schedule_name and slot is not None:
-        existing = BulkJob.objects.filter(schedule_name=schedule_name, slot=slot).first()
-        if existing:
-            return existing, False
-    counted = preview(kind, account, criteria, service_type=service_type)
-    if dry_run:
-        state = BulkState.DRY_RUN
-    elif counted.requests > approval_threshold():
-        state = BulkState.AWAITING_APPROVAL
-    else:
-        state = BulkState.QUEUED
-    try:
-        with transaction.atomic():
-            job = BulkJob.objects.create(
-                created_by=actor,
-                channel=channel,
-                account=account,
-                kind=kind,
-                criteria=criteria,
-                reason_code=reason_code,
-                service_type=service_type,
-                note=note,
-                dry_run=dry_run,
-                state=state,
-                preview=counted.as_json(),
-                schedule_name=schedule_name,
-                slot=slot,
-                saved_filter=saved_filter,
-                saved_filter_name=saved_filter.name if saved_filter else "",
-            )
-    except IntegrityError:  # the same slot, created by another tick a moment ago
-        return BulkJob.objects.get(schedule_name=schedule_name, slot=slot), False
-    if job.state == BulkState.QUEUED:
-        _start(job)
-    return job, True
+def unchanged(
+    saved: SavedFilter | None, *, kind: str, account: ProviderAccount, criteria: dict[str, Any]
+) -> SavedFilter | None:
+    """The saved filter, if a job of `kind` on `account` runs exactly its criteria (a page
+    loaded from it and then edited no longer runs that filter)."""
+    if saved is None:
+        return None
+    same = (saved.kind, saved.account_id, saved.criteria) == (kind, account.pk, criteria)
+    return saved if same else None
 
 
-def _start(job: BulkJob) -> None:
-    from .bulk_run import ring
-
-    ring(job.pk)
-
-
-def decide(job: BulkJob, *, manager: User, approve: bool, note: str) -> BulkJob:
-    """Approve or reject a job waiting for approval: a manager, never the one who created it."""
-    if not manager.has_perm("resends.approve_resendrequest"):
-        raise PermissionDenied("Only managers approve bulk jobs.")
-    if manager.pk == job.created_by_id:
-        raise PermissionDenied("A bulk job needs a manager other than the one who created it.")
-    if approve and not note.strip():
-        note = "Approved."
-    if not approve and not note.strip():
-        raise RuleViolation([rules.Problem("note", "Say why the job is rejected.")])
-    with transaction.atomic():
-        job = BulkJob.objects.select_for_update().get(pk=job.pk)
-        if job.state != BulkState.AWAITING_APPROVAL:
-            raise RuleViolation(
-                [rules.Problem("state", f"This job is {job.get_state_display().lower()}.")]
-            )
-        job.state = BulkState.QUEUED if approve else BulkState.REJECTED
-        job.approved_by = manager
-        job.decided_at = timezone.now()
-        job.decision_note = note.strip()
-        job.save(update_fields=["state", "approved_by", "decided_at", "decision_note"])
-        if approve:
-            _start(job)
-    return job
+def with_window(saved: SavedFilter, since: datetime, until: datetime) -> dict[str, str]:
+    """The filter for one schedule slot: its criteria, its time range replaced by the slot's."""
+    start, end = TIME_RANGE_OF_KIND[saved.kind]
+    return {**saved.criteria, start: since.isoformat(), end: until.isoformat()}

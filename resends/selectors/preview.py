@@ -1,6 +1,6 @@
 """What a submit would send, item by item, with each item's rule check. Nothing is written.
 
-The preview and the submit run the same checks (rules.py through the submit helpers), so what
+The preview and the submit run the same checks (checks.py, on rules.py), so what
 the agent saw is what the submit enforces, and the call re-checks again before it leaves.
 """
 
@@ -13,8 +13,8 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from .. import rules
+from ..checks import chargebee_check, returnhelper_check
 from ..models import LineItem, Order, ProviderAccount, ReturnInventory
-from .submit import chargebee_check, returnhelper_check
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any, cast
 
 from django import forms
 
-from . import rules
-from .models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
-from .models.audit import RequestState, ResendKind
-from .services.search import ID_SPLIT, Filters
+from .. import rules
+from ..models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
+from ..models.audit import RequestState, ResendKind
+from ..selectors.search import ID_SPLIT, Filters
 
 
 def new_token() -> str:

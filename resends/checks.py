@@ -1,0 +1,242 @@
+"""The rules held against our mirrors and the calls in flight.
+
+The preview, the submit and the engine's last look before a call leaves all ask these functions,
+so the three can never disagree: what the agent was shown is what the submit enforces, and what
+the call checks again just before it is sent. The pure rules are in rules.py; this module adds
+what only the database knows (resends in progress, a bulk job paused, an order's calls in flight).
+It sits below the engine and the services and imports only rules and models.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import rules
+from .models import (
+    BulkJob,
+    BulkState,
+    LineItem,
+    Order,
+    ProviderAccount,
+    ProviderCall,
+    ResendRequest,
+    ResendTarget,
+    ReturnInventory,
+)
+from .models.audit import BULK_CHANNELS, CallState, RequestState
+
+Op = ProviderCall.Operation
+OPEN_CALL_STATES = (
+    CallState.PENDING,
+    CallState.IN_FLIGHT,
+    CallState.UNKNOWN,
+    CallState.NEEDS_REVIEW,
+)
+
+
+# --- Chargebee: the 5-resend cap counts the calls in flight -----------------------------------
+def chargebee_calls_in_flight(
+    account: ProviderAccount, order_ids: list[str] | None = None
+) -> Counter[str]:
+    """Open Chargebee resend calls per order id (all of the account's, or these orders')."""
+    calls = ProviderCall.objects.filter(
+        account=account,
+        operation=Op.CHARGEBEE_RESEND_ORDER,
+        state__in=OPEN_CALL_STATES,
+    )
+    if order_ids is not None:
+        calls = calls.filter(subject__in=order_ids)
+    return Counter(calls.values_list("subject", flat=True))
+
+
+def chargebee_open_calls(account: ProviderAccount, order_id: str) -> int:
+    return chargebee_calls_in_flight(account, [order_id])[order_id]
+
+
+def chargebee_check(
+    *,
+    order: Order,
+    lines: Sequence[tuple[LineItem, int]] | None,
+    reason: str,
+    shipping_date: date | None,
+    exclude_call: ProviderCall | None = None,
+) -> list[rules.Problem]:
+    in_flight = chargebee_open_calls(order.account, order.external_id)
+    if exclude_call is not None and exclude_call.state in OPEN_CALL_STATES:
+        in_flight -= 1
+    return [
+        *rules.chargebee_order_problems(order, in_flight=in_flight),
+        *rules.chargebee_line_problems(order, lines or []),
+        *rules.chargebee_reason_problems(reason),
+        *rules.chargebee_shipping_date_problems(shipping_date, timezone.localdate()),
+    ]
+
+
+def returnhelper_check(
+    inventories: Sequence[ReturnInventory],
+    shipment: dict[str, str],
+    countries: Sequence[str] | None,
+    service_types: Sequence[str] | None,
+) -> list[rules.Problem]:
+    return [
+        *rules.returnhelper_group_problems(inventories),
+        *rules.returnhelper_address_problems(
+            shipment, countries=countries, service_types=service_types
+        ),
+    ]
+
+
+# --- the engine's last look before a call leaves ----------------------------------------------
+def call_problems(call: ProviderCall) -> list[rules.Problem]:
+    """Blocking problems for sending this call now; empty when it may go. The mirror may have
+    moved since the submit (a sync found resends made in the provider's dashboard, an item left
+    the warehouse)."""
+    if call.operation == Op.CHARGEBEE_RESEND_ORDER:
+        return rules.blocking(_chargebee_call_problems(call))
+    if call.operation == Op.RETURNHELPER_CREATE_RESEND:
+        ids = [str(i) for i in call.payload.get("inventory_ids", [])]
+        inventories = list(
+            ReturnInventory.objects.filter(account=call.account, external_id__in=ids)
+        )
+        if len(inventories) < len(ids):
+            return []  # not all mirrored (e.g. created at the provider since); the provider decides
+        return rules.blocking(rules.returnhelper_group_problems(inventories))
+    return []
+
+
+def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
+    order = Order.objects.filter(account=call.account, external_id=call.subject).first()
+    if order is None:
+        return []  # not mirrored: the provider decides
+    lines_by_id = {line.external_id: line for line in order.line_items.all()}
+    lines, problems = [], []
+    for wanted in call.payload.get("lines", []):
+        line = lines_by_id.get(wanted["id"])
+        if line is None:
+            problems.append(rules.Problem(wanted["id"], "This line is no longer on the order."))
+        else:
+            lines.append((line, int(wanted["quantity"])))
+    shipping = call.payload.get("shipping_date")
+    shipping_date = datetime.fromtimestamp(shipping, tz=UTC).date() if shipping else None
+    return problems + chargebee_check(
+        order=order,
+        lines=lines,
+        reason=call.payload.get("reason") or "",
+        shipping_date=shipping_date,
+        exclude_call=call,
+    )
+
+
+def is_held(call: ProviderCall) -> str:
+    """'' when the call may go; 'paused' or 'cancelled' when its bulk job says it may not.
+    The engine asks this with the call claimed, so a pause takes effect before the next send."""
+    job_id = call.request.bulk_job_id
+    if job_id is None:
+        return ""
+    state = BulkJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+    if state == BulkState.PAUSED:
+        return "paused"
+    if state == BulkState.CANCELLED:
+        return "cancelled"
+    return ""
+
+
+# --- resends in progress (a second resend of the same thing is a duplicate) -------------------
+def _in_progress(targets: QuerySet[ResendTarget], key: str) -> dict[int, str]:
+    recent = timezone.now() - rules.DUPLICATE_WINDOW
+    rows = targets.filter(
+        ~Q(request__state__in=ResendRequest.FINAL_STATES)
+        | Q(request__state=RequestState.SUCCEEDED, request__submitted_at__gte=recent)
+    ).values_list(key, "request__channel", "request__state")
+    busy: dict[int, str] = {}
+    for pk, channel, state in rows:
+        elsewhere = channel in BULK_CHANNELS and state != RequestState.SUCCEEDED
+        if elsewhere or pk not in busy:
+            busy[pk] = rules.SKIP_PENDING_ELSEWHERE if elsewhere else rules.SKIP_RECENT
+    return busy
+
+
+def orders_in_progress(
+    account: ProviderAccount, *, after_order: int = 0, excluding_job: BulkJob | None = None
+) -> dict[int, str]:
+    """Orders with a resend in progress (in a bulk job or not) or one that succeeded moments ago.
+    A running job asks only about the orders after its cursor, leaving out its own resends."""
+    targets = ResendTarget.objects.filter(
+        request__account=account, order__isnull=False, order_id__gt=after_order
+    )
+    if excluding_job is not None:
+        targets = targets.exclude(request__bulk_job=excluding_job)
+    return _in_progress(targets, "order_id")
+
+
+def inventories_in_progress(
+    account: ProviderAccount,
+    *,
+    after_order: int | None = None,
+    excluding_job: BulkJob | None = None,
+) -> dict[int, str]:
+    """Return items (by pk) in a resend in progress or one that succeeded moments ago; a running
+    job asks only about the items of the orders after its cursor, leaving out its own."""
+    targets = ResendTarget.objects.filter(request__account=account, inventory__isnull=False)
+    if after_order is not None:
+        targets = targets.filter(inventory__order_id__gt=after_order)
+    if excluding_job is not None:
+        targets = targets.exclude(request__bulk_job=excluding_job)
+    return _in_progress(targets, "inventory_id")
+
+
+# --- cancel and retry of a finished resend ----------------------------------------------------
+def accepted_create(calls: Iterable[ProviderCall]) -> ProviderCall | None:
+    """The Return Helper create call the provider accepted (it holds the resend's id)."""
+    return next(
+        (
+            c
+            for c in calls
+            if c.operation == Op.RETURNHELPER_CREATE_RESEND
+            and c.state == CallState.SUCCEEDED
+            and c.provider_reference
+        ),
+        None,
+    )
+
+
+def cancel_problems(calls: Iterable[ProviderCall]) -> list[rules.Problem]:
+    """Why the resend with these calls cannot be cancelled now (the page offers Cancel only
+    when there is nothing)."""
+    create = accepted_create(calls)
+    if create is None:
+        message = "Only a resend Return Helper has accepted can be cancelled."
+        return [rules.Problem("cancel", message)]
+    return rules.returnhelper_cancel_problems(create.provider_status)
+
+
+RETRYABLE_OPERATIONS = (
+    Op.JUNCTION_RESEND_EVENTS,
+    Op.CHARGEBEE_RESEND_ORDER,
+    Op.RETURNHELPER_CREATE_RESEND,
+)
+
+
+def failed_calls(request: ResendRequest) -> list[ProviderCall]:
+    return list(
+        request.calls.filter(state=CallState.FAILED, operation__in=RETRYABLE_OPERATIONS).order_by(
+            "id"
+        )
+    )
+
+
+def retry_problems(
+    request: ResendRequest, failed: list[ProviderCall] | None = None
+) -> list[rules.Problem]:
+    """Why the failed part cannot be retried now (empty when it can)."""
+    if not request.is_final:
+        return [rules.Problem("retry", "Wait until this resend has finished.")]
+    failed = failed_calls(request) if failed is None else failed
+    if not failed:
+        return [rules.Problem("retry", "Nothing in this resend failed.")]
+    return [problem for call in failed for problem in call_problems(call)]
