@@ -28,6 +28,7 @@ class Command(BaseCommand):
         "variable named by --password-env; never from an argument, which would stay in the "
         "shell's history. --update changes an existing user's role (and password, if given)."
     )
+    stealth_options = ("stdin",)  # call_command(..., stdin=...) in scripts and tests
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
