@@ -383,7 +383,7 @@ if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}."
     )
-LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json").lower()
+LOG_FORMAT = (env_str("LOG_FORMAT", "") or ("text" if DEBUG else "json")).lower()
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
@@ -395,7 +395,7 @@ if SENTRY_DSN:
 
     sentry.init(
         dsn=SENTRY_DSN,
-        environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        environment=env_str("SENTRY_ENVIRONMENT", "") or ("development" if DEBUG else "production"),
         release=env_str("SENTRY_RELEASE", ""),
         traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0, maximum=1),
     )

@@ -63,7 +63,8 @@ def test_the_default_configuration_starts() -> None:
 
 
 def show(*names: str, **env: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("VAR_DIR", "IGNORE_DOTENV", *env)}
+    dropped = ("VAR_DIR", "IGNORE_DOTENV", "DATABASE_URL", *env)  # the default database is shown
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     code = "from django.conf import settings\n" + "".join(
         f"print('{name}=' + str(settings.{name}))\n" for name in names
     )
