@@ -131,3 +131,18 @@ def env_db(name: str, default: str) -> dict[str, Any]:
 def ensure_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def env_email(name: str, default: str) -> dict[str, Any]:
+    """Django's EMAIL_* settings from one URL (django-environ's email_url)."""
+    value = env_str(name, default)
+    try:
+        config = environ.Env.email_url_config(value)
+    except Exception:  # an unknown scheme, a port that is not a number
+        raise ImproperlyConfigured(
+            f"{name} must be an email URL such as consolemail:// or "
+            "smtp+tls://user:password@host:587."
+        ) from None
+    if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend") and not config.get("EMAIL_HOST"):
+        raise ImproperlyConfigured(f"{name} names no SMTP host.")
+    return config

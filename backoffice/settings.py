@@ -7,28 +7,36 @@ import binascii
 import os
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from .envconfig import (
     Unset,
     ensure_dir,
     env_bool,
     env_db,
+    env_email,
     env_float,
     env_int,
     env_list,
     env_str,
     env_url,
 )
+from .logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = ensure_dir(Path(env_str("VAR_DIR", str(BASE_DIR / "var"))))
 
-if (BASE_DIR / ".env").exists() and not os.environ.get("IGNORE_DOTENV"):
+# The .env file first, so that every variable below (VAR_DIR too) may come from it. The process
+# environment wins over the file; ENV_FILE names another file (e.g. /etc/backoffice.env).
+_env_file = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if _env_file.exists() and not os.environ.get("IGNORE_DOTENV"):
     import environ
 
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+    environ.Env.read_env(_env_file, overwrite=False)
+
+VAR_DIR = ensure_dir(Path(env_str("VAR_DIR", str(BASE_DIR / "var"))))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-key-only-for-debug" if DEBUG else "")
@@ -54,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backoffice.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,6 +143,8 @@ STORAGES = {
 
 # --- Security (production values; `manage.py check --deploy` runs in CI) -----------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes speak plain HTTP to the process, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 60 * 60 * 24 * 30, minimum=0)
@@ -145,7 +156,19 @@ X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is a per-domain decision.
 
 # --- Email (job notifications) ----------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One URL: consolemail:// (the default), smtp://user:password@host:25, smtp+tls://…:587,
+# smtp+ssl://…:465 (django-environ's email_url; percent-encode an @ in the user name).
+if "EMAIL_BACKEND" in os.environ:
+    raise ImproperlyConfigured("EMAIL_BACKEND is replaced by EMAIL_URL (see .env.example).")
+_email = env_email("EMAIL_URL", "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)  # seconds; Django's default never ends
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "resends@backoffice.invalid")
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -180,9 +203,38 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes each entry's last_run_at after every send (not every 3 minutes): /readyz reads it.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = "UTC"
-# The queue of each lane's provider calls (resends/doorbell.py rings execute_call there).
-CALL_QUEUES = {"single": "celery", "bulk": "celery"}
+# A worker process is replaced after this many tasks (bounds what a slow leak can grow to).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_MAX_TASKS_PER_CHILD", 1000, minimum=1)
+# Task events, so that Flower (or `celery events`) can follow every task.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+# Our logging stays in place in workers and beat (backoffice/celery.py answers setup_logging).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Three queues, so that a backfill or a slow sync never delays an agent's resend. A worker
+# started without -Q consumes all three (the demo and the tests); production runs a worker group
+# per queue (Procfile). `execute_call` has no fixed route: the doorbell (resends/doorbell.py)
+# sends each call to CALL_QUEUES[lane]; a call in a BULK_CHANNELS request goes to "bulk".
+CALLS_QUEUE, BULK_QUEUE, MAINTENANCE_QUEUE = "calls", "bulk", "maintenance"
+CALL_QUEUES = {"single": CALLS_QUEUE, "bulk": BULK_QUEUE}
+CELERY_TASK_DEFAULT_QUEUE = CALLS_QUEUE
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in (CALLS_QUEUE, BULK_QUEUE, MAINTENANCE_QUEUE)
+]
+CELERY_IMPORTS = ["backoffice.maintenance"]  # tasks outside the resends app
+CELERY_TASK_ROUTES = {
+    "resends.tasks.advance_bulk_job": {"queue": BULK_QUEUE},
+    "resends.tasks.sweep_calls": {"queue": MAINTENANCE_QUEUE},
+    "resends.tasks.sweep_bulk_jobs": {"queue": MAINTENANCE_QUEUE},
+    "resends.tasks.sync_mirrors": {"queue": MAINTENANCE_QUEUE},
+    "resends.tasks.run_scheduled_replay": {"queue": MAINTENANCE_QUEUE},
+    "backoffice.clear_sessions": {"queue": MAINTENANCE_QUEUE},
+    "celery.backend_cleanup": {"queue": MAINTENANCE_QUEUE},  # beat's own entry, older databases
+}
+CELERY_RESULT_EXPIRES = None  # no result backend, so no daily backend_cleanup entry either
 
 # --- Providers ----------------------------------------------------------------------------------
 # Defaults point at the local sandbox (`python -m sandbox`) only while DEBUG is on; in production
@@ -304,11 +356,16 @@ RETURNHELPER: ReturnHelperSettings = {
     ),
     "group_max": env_int("RETURNHELPER_GROUP_MAX", 5, minimum=1),
 }
-# Values that must never reach a log line, a page or the audit trail.
+# Values that must never reach a log line, a page, the audit trail or an error report.
 SECRET_VALUES = tuple(
     value
     for value in (
         SECRET_KEY,
+        DATABASES["default"].get("PASSWORD") or "",
+        urlsplit(CELERY_BROKER_URL).password or "",
+        urlsplit(REDIS_URL).password or "",
+        EMAIL_HOST_PASSWORD,
+        env_str("SENTRY_DSN", ""),
         JUNCTION["api_key"],
         JUNCTION["webhook_secret"],
         CHARGEBEE["api_key"],
@@ -320,28 +377,50 @@ SECRET_VALUES = tuple(
     if value
 )
 
-# --- Logging: one line per event, secrets scrubbed by a filter --------------------------------
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "resends.redaction.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# --- Logging: one line per event (JSON in production), ids in context, secrets masked ----------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}."
+    )
+LOG_FORMAT = (env_str("LOG_FORMAT", "") or ("text" if DEBUG else "json")).lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- Errors to Sentry (optional) ----------------------------------------------------------------
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from . import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "") or ("development" if DEBUG else "production"),
+        release=env_str("SENTRY_RELEASE", ""),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0, maximum=1),
+    )
+
+
+def _every(task: str, seconds: float, *, expires: float | None = None) -> dict[str, object]:
+    """A beat entry whose message expires (default: when the next one is sent) instead of
+    piling up while the workers are down. `expire_seconds` is the option django-celery-beat's
+    database scheduler keeps ("expires" would be dropped when the entry is stored)."""
+    return {
+        "task": task,
+        "schedule": seconds,
+        "options": {"expire_seconds": int(expires or seconds)},
+    }
+
 
 CELERY_BEAT_SCHEDULE = {
     # Repairs lost queue messages, expired leases and finished waits (resends/engine/sweeper.py).
-    "sweep-provider-calls": {"task": "resends.tasks.sweep_calls", "schedule": 30.0},
-    "sync-order-mirrors": {"task": "resends.tasks.sync_mirrors", "schedule": 300.0},
+    "sweep-provider-calls": _every("resends.tasks.sweep_calls", 30.0),
+    "sync-order-mirrors": _every("resends.tasks.sync_mirrors", 300.0),
     # Re-rings running bulk jobs whose own advance message was lost.
-    "sweep-bulk-jobs": {"task": "resends.tasks.sweep_bulk_jobs", "schedule": 30.0},
+    "sweep-bulk-jobs": _every("resends.tasks.sweep_bulk_jobs", 30.0),
+    "clear-expired-sessions": _every(
+        "backoffice.clear_sessions", 24 * 60 * 60.0, expires=60 * 60.0
+    ),
 }
+# /readyz calls beat down when no entry was sent for this long (the sweeper's is every 30 s).
+BEAT_STALE_SECONDS = env_int("BEAT_STALE_SECONDS", 120, minimum=35)

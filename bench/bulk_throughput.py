@@ -128,7 +128,7 @@ def main() -> None:
         wait_for(f"http://127.0.0.1:{web_port}/login/")
         worker = start("worker", [PY, "-m", "celery", "-A", "backoffice", "worker", "-l", "WARNING",
                                   "-c", str(args.concurrency), "--without-mingle",
-                                  "--without-gossip", "-Q", "celery"])  # fmt: skip
+                                  "--without-gossip"])  # fmt: skip
         time.sleep(4)
         requests.post(f"{sandbox_url}/_sandbox/reset", json={}, timeout=10)
         requests.post(f"{sandbox_url}/_sandbox/faults",

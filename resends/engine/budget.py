@@ -54,6 +54,16 @@ class Slot:
 FREE = Slot(True, 0.0)
 
 
+@dataclass(frozen=True)
+class BudgetState:
+    """An account's budget as it stands, in seconds from now (what `rate_budget show` prints)."""
+
+    next_slot_in: float  # the next free sending slot (0: free now)
+    cooldown_for: float  # after a 429: nobody sends for this long
+    priority_for: float  # an agent's resend is waiting: bulk work holds back this long
+    recent_departures: int  # requests that left in the last departure window
+
+
 def rate_per_second(account: ProviderAccount) -> float:
     """settings.RATE_PER_SECOND for the provider (parsed from JUNCTION_RATE_PER_SECOND etc. at
     start-up); an extra account may set its own with <ENV_PREFIX>_RATE_PER_SECOND."""
@@ -83,6 +93,7 @@ class Store(Protocol):
     def depart(self, account_id: int, rate: float, window: float) -> float: ...
     def cool_down(self, account_id: int, seconds: float) -> None: ...
     def reset(self, account_id: int) -> None: ...
+    def snapshot(self, account_id: int, window: float) -> BudgetState: ...
 
 
 def reserve(account: ProviderAccount, lane: Lane) -> Slot:
@@ -106,6 +117,25 @@ def depart(account: ProviderAccount) -> None:
 def cool_down(account: ProviderAccount, seconds: float) -> None:
     """The provider said 429 with Retry-After: nobody sends to this account before then."""
     store().cool_down(account.pk, seconds)
+
+
+def state(account: ProviderAccount) -> BudgetState:
+    return store().snapshot(account.pk, departure_window())
+
+
+def reset(account: ProviderAccount) -> None:
+    """Clears the cooldown, the lanes' reservations and the departures (an operator's reset,
+    e.g. after a provider confirmed a 429 was theirs)."""
+    store().reset(account.pk)
+
+
+def _state(now: float, free_at: float, cooldown: float, priority: float, sent: int) -> BudgetState:
+    return BudgetState(
+        next_slot_in=max(0.0, free_at - now),
+        cooldown_for=max(0.0, cooldown - now),
+        priority_for=max(0.0, priority - now),
+        recent_departures=sent,
+    )
 
 
 def horizon(lane: Lane, interval: float) -> float:
@@ -192,6 +222,15 @@ class RedisStore:
     def reset(self, account_id: int) -> None:
         self.client.delete(*self._keys(account_id))
 
+    def snapshot(self, account_id: int, window: float) -> BudgetState:
+        free_at, cooldown, priority, departures = self._keys(account_id)
+        seconds, micros = self.client.time()  # the times in Redis are on Redis's clock
+        now = seconds + micros / 1_000_000
+        values = self.client.mget(free_at, cooldown, priority)
+        free, cool, prio = (float(value or 0) for value in values)
+        sent = self.client.zcount(departures, now - window, "+inf")
+        return _state(now, free, cool, prio, int(sent))
+
 
 # --- database fallback -------------------------------------------------------------------------
 class DatabaseStore:
@@ -235,6 +274,14 @@ class DatabaseStore:
 
     def reset(self, account_id: int) -> None:
         RateBudgetState.objects.filter(account_id=account_id).delete()
+
+    def snapshot(self, account_id: int, window: float) -> BudgetState:
+        row = RateBudgetState.objects.filter(account_id=account_id).first()
+        now = time.time()
+        if row is None:
+            return _state(now, 0.0, 0.0, 0.0, 0)
+        sent = sum(1 for t in row.departures if t > now - window)
+        return _state(now, row.next_free_at, row.cooldown_until, row.priority_until, sent)
 
     @staticmethod
     def _locked(account_id: int) -> RateBudgetState:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -11,6 +13,8 @@ from django.utils import timezone
 from ..models.bulk import BulkJob
 from ..selectors.bulk_progress import Progress
 
+log = logging.getLogger(__name__)
+
 
 def _send(job: BulkJob, subject: str, lines: list[str]) -> None:
     address = job.created_by.email
@@ -18,9 +22,15 @@ def _send(job: BulkJob, subject: str, lines: list[str]) -> None:
         return
     url = settings.SITE_URL.rstrip("/") + reverse("resends:bulk-job", args=[job.public_id])
     body = "\n".join([*lines, "", f"Details: {url}"])
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=True)
-    )
+    transaction.on_commit(lambda: _deliver(job.pk, subject, body, address))
+
+
+def _deliver(job_id: int, subject: str, body: str, address: str) -> None:
+    """A failed send is logged with the job (the job itself goes on either way)."""
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    except Exception:  # SMTP, DNS, TLS: whatever the backend raises
+        log.exception("bulk job %s: the email to its submitter could not be sent", job_id)
 
 
 def _summary(progress: Progress) -> list[str]:

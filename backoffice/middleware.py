@@ -1,0 +1,36 @@
+"""Every web request gets an id: the caller's X-Request-ID when it is sane, a new one otherwise.
+It is on every log line the request makes, on the tasks it queues, and in the response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.signals import request_finished
+from django.http import HttpRequest, HttpResponseBase
+
+from . import logs
+
+HEADER = "X-Request-ID"
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        rid = logs.sane_request_id(request.headers.get(HEADER))
+        # Left set until the response is closed (request_finished), not reset on return: a
+        # streamed response (the CSV export) still logs under this request while it streams.
+        logs.request_id.set(rid)
+        request.request_id = rid  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response[HEADER] = rid
+        return response
+
+
+def _forget_request_id(**_: Any) -> None:
+    logs.request_id.set(None)
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="backoffice.forget_request_id")
