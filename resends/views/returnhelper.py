@@ -12,7 +12,8 @@ from .. import rules
 from ..accounts import default_account
 from ..forms import ReturnHelperResendForm, new_token
 from ..models import Order, Provider, ProviderAccount, ReturnInventory
-from ..services import lookups, preview
+from ..selectors import reference
+from ..services import preview
 from ..services.submit import Submitted, submit_returnhelper_resend
 from .common import console_view, preview_or_submit, signed_in_user
 
@@ -62,15 +63,13 @@ def _form(
     picked = data.getlist("inventories") if data is not None else []
     warehouse = _warehouse(candidates, picked)
     services = (
-        lookups.returnhelper_service_options(account, warehouse, country)
-        if country and warehouse
-        else None
+        reference.service_options(account, warehouse, country) if country and warehouse else None
     )
     form = ReturnHelperResendForm(
         data,
         initial=initial,
         candidates=candidates,
-        countries=lookups.returnhelper_country_options(account),
+        countries=reference.country_options(account),
         service_types=services,
     )
     form.service_warehouse = warehouse  # the warehouse whose services the select lists

@@ -14,7 +14,7 @@ from resends.accounts import default_account
 from resends.models import LineItem, Order, ProviderAccount, ReturnInventory
 from resends.models.audit import Channel
 from resends.roles import can_use_console
-from resends.services.lookups import returnhelper_countries, returnhelper_service_types
+from resends.selectors import reference
 from resends.services.submit import (
     RuleViolation,
     Submitted,
@@ -208,8 +208,8 @@ class Command(BaseCommand):
             actor=user,
             inventories=inventories,
             shipment=shipment,
-            countries=returnhelper_countries(account),
-            service_types=returnhelper_service_types(account, inventories[0].warehouse_id, country),
+            countries=reference.country_codes(account),
+            service_types=reference.service_codes(account, inventories[0].warehouse_id, country),
             note=opts["note"],
             intent_key=key,
             channel=Channel.CLI,

@@ -1,0 +1,1 @@
+"""Reads: what the pages, the forms and the services look up, never writing anything."""
