@@ -86,7 +86,8 @@ def main() -> None:
     from resends.engine.execution import process_call
     from resends.models import CallAttempt, ProviderCall
     from resends.models.audit import CallState
-    from resends.services.mirrors import upsert_junction_order
+    from resends.providers.junction.mirror import order_record_from_json
+    from resends.services.mirrors import upsert_order
     from resends.services.submit import submit_junction_orders
 
     call_command("migrate", "-v0")
@@ -95,7 +96,7 @@ def main() -> None:
 
     order_ids = [raw["id"] for raw in build_dataset(seed=42).junction_orders]
     for raw in build_dataset(seed=42).junction_orders:
-        upsert_junction_order(account, raw)
+        upsert_order(account, order_record_from_json(raw))
     agent = User.objects.create_user("bench-agent")
 
     def submit(n: int, tag: str, start: int = 0) -> list[int]:

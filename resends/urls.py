@@ -1,7 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import bulk, chargebee, find, junction, orders, reports, requests, returnhelper
-from .webhooks import views as webhooks
 
 app_name = "resends"
 
@@ -31,7 +30,5 @@ urlpatterns = [
         bulk.bulk_action,
         name="bulk-action",
     ),
-    path("webhooks/returnhelper/", webhooks.returnhelper, name="webhook-returnhelper"),
-    path("webhooks/chargebee/", webhooks.chargebee, name="webhook-chargebee"),
-    path("webhooks/junction/", webhooks.junction, name="webhook-junction"),
+    path("webhooks/", include("resends.webhooks.urls")),
 ]

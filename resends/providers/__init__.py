@@ -1,1 +1,2 @@
-"""One package per provider behind the small interface in base.py; `registry.adapter_for` finds one."""
+"""One package per provider (client, adapter, mirror mapping, webhooks) behind the small
+interface in base.py; `registry` finds the one an account needs."""

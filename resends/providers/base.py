@@ -1,17 +1,25 @@
-"""The one small interface between the engine and the providers.
+"""The one small interface between the rest of the app and the providers.
 
 The engine knows nothing of HTTP: it hands an adapter a call's operation, payload and
 idempotency key, and gets back a CallResult or a ProviderError whose `error_class` decides what
 happens next: permanent (the provider refused: stop), transient (nothing was applied: retry
 later), unknown (it may have been applied: reconcile before anything else).
+
+The sync, the reference-data selectors and the webhooks get provider-neutral records from here
+(OrderRecord, InventoryRecord, ResendStatusUpdate, ...): what our mirrors hold, never a
+provider's wire shape. A provider that cannot do something raises Unsupported.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+JsonDict = dict[str, Any]
 
 
 class ErrorClass(StrEnum):
@@ -93,17 +101,183 @@ class Reconciliation:
     result: CallResult | None = None
 
 
-class ProviderAdapter(Protocol):
-    """What the engine needs from a provider. Payloads are the JSON stored on ProviderCall."""
+class Unsupported(Exception):
+    """The provider has no such thing (Return Helper lists no orders, Junction has no warehouses)."""
+
+
+# --- provider-neutral records: what our mirrors hold --------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    external_id: str
+    description: str = ""
+    sku: str = ""
+    quantity: int = 0
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ResendFacts:
+    """How the provider itself counts an order's resends (Chargebee's cap of five)."""
+
+    resent_status: str = ""  # "", "partially_resent", "fully_resent"
+    is_resent: bool = False  # this order is itself a resend
+    original_order_id: str = ""
+    resent_order_ids: tuple[str, ...] = ()  # the resend orders made from this one
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    external_id: str
+    customer_name: str
+    customer_email: str
+    status: str  # raw: providers add values without notice
+    created_at: datetime | None
+    updated_at: datetime | None  # an older copy never overwrites a newer one
+    raw: JsonDict = field(default_factory=dict, repr=False, compare=False)
+    lines: tuple[LineRecord, ...] | None = None  # None: this provider's orders have no lines
+    resends: ResendFacts | None = None  # None: this provider keeps no resend facts
+
+
+@dataclass(frozen=True)
+class InventoryRecord:
+    """A returned item held at a warehouse, eligible for a resend while it is on hold."""
+
+    external_id: str
+    warehouse_id: str
+    handling_code: str
+    handling_status_code: str
+    rma: str = ""
+    sku: str = ""
+    description: str = ""
+    quantity: int = 1
+    in_stock: bool = True
+    pending_vas: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: JsonDict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class HandlingUpdate:
+    """A new handling code and status for an inventory we mirror."""
+
+    external_id: str
+    handling_code: str
+    handling_status_code: str
+
+
+@dataclass(frozen=True)
+class ResendStatusUpdate:
+    """The provider moved one of our resends on (a label made, a tracking number, a failure)."""
+
+    operation: str  # the operation of our call whose provider_reference is `reference`
+    reference: str
+    status: str
+    # Stored statuses this update must not overwrite (updates arrive out of order).
+    stale_after: frozenset[str] = frozenset()
+    tracking_number: str = ""
+    failure: str = ""  # set when the provider could not do it: why, in plain words
+    handling: tuple[HandlingUpdate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str  # as the provider wants it (Return Helper: ISO3 lower-case)
+    name: str
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    warehouse_id: str  # "" when the route is offered from any warehouse
+    to_country: str
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    """A shipping service the provider offers for a resend, and where it goes."""
+
+    code: str
+    name: str
+    routes: tuple[ServiceRoute, ...]
+
+    def serves(self, warehouse_id: str, to_country: str) -> bool:
+        return any(
+            route.warehouse_id in ("", warehouse_id) and route.to_country == to_country.lower()
+            for route in self.routes
+        )
+
+    def ships_from(self, warehouse_id: str) -> bool:
+        return any(route.warehouse_id in ("", warehouse_id) for route in self.routes)
+
+
+# --- inbound webhooks ---------------------------------------------------------------------------
+
+
+class MalformedEvent(ValueError):
+    """A signed webhook body we cannot use: answer 400 and record nothing."""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A webhook as it reached us: the URL the provider posted to, its headers, its raw body."""
+
+    url: str
+    headers: Mapping[str, str]  # case-insensitive lookups (Django's request.headers)
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event that changes nothing we keep."""
+
+    what: str
+
+
+Effect = OrderRecord | InventoryRecord | ResendStatusUpdate | Ignored
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A verified, parsed webhook: applied once per (provider, dedupe_key)."""
+
+    dedupe_key: str
+    event_type: str
+    payload: JsonDict  # kept on the WebhookEvent row
+    effect: Effect
+
+
+class WebhookReceiver(Protocol):
+    def verify(self, request: InboundRequest) -> str | None:
+        """None when the request is genuine, else a short reason (never echoing a secret)."""
+        ...
+
+    def parse(self, body: bytes) -> InboundEvent:
+        """The event in provider-neutral terms. Raises MalformedEvent."""
+        ...
+
+
+# --- the adapter --------------------------------------------------------------------------------
+
+
+class ProviderAdapter(ABC):
+    """What the engine, the sync and the reference-data selectors need from a provider.
+
+    Payloads are the JSON stored on ProviderCall. Every adapter sends and reconciles; the other
+    methods raise Unsupported unless the provider's API has the thing.
+    """
 
     provider: str
+    label: str
 
+    @abstractmethod
     def execute(
         self, operation: str, payload: dict[str, Any], *, idempotency_key: str
     ) -> CallResult:
         """Perform the operation once. Raises ProviderError."""
-        ...
 
+    @abstractmethod
     def reconcile(
         self,
         operation: str,
@@ -113,4 +287,16 @@ class ProviderAdapter(Protocol):
         first_sent_at: datetime,
     ) -> Reconciliation:
         """After an unknown outcome: find out from the provider whether the effect exists."""
-        ...
+
+    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+        """Every order changed since `since` (all of them for None), oldest change first where
+        the provider can sort. Raises ProviderError."""
+        raise Unsupported(f"{self.label} has no order list.")
+
+    def countries(self) -> tuple[Country, ...]:
+        """The destinations a resend can ship to. Raises ProviderError."""
+        raise Unsupported(f"{self.label} has no list of destination countries.")
+
+    def service_types(self, warehouse_id: str) -> tuple[ServiceType, ...]:
+        """The shipping services offered from a warehouse. Raises ProviderError."""
+        raise Unsupported(f"{self.label} has no warehouses.")

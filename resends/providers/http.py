@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import requests
 from django.conf import settings
@@ -44,6 +44,9 @@ from urllib3.util.retry import Retry
 from resends.redaction import MASK, redact_headers, redact_text
 
 from .base import ErrorClass, Exchange, ProviderError
+
+if TYPE_CHECKING:
+    from resends.accounts import AccountConfig
 
 USER_AGENT = "resend-backoffice/0.1 (+resends)"
 EXCERPT_CHARS = 2000
@@ -111,6 +114,35 @@ class Scrubber:
             for name, value in headers.items()
         }
         return {name: self.text(value) for name, value in redact_headers(plain).items()}
+
+
+class KeyedClient:
+    """What every provider client shares: a base URL, an API key that never shows in a repr or a
+    log, an explicit timeout and this thread's pooled Session."""
+
+    provider: ClassVar[str]
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: Timeout | None = None,
+        session: requests.Session | None = None,
+        more_secrets: Iterable[str] = (),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout
+        self._session = session or pooled_session()
+        self._scrubber = Scrubber([api_key, *more_secrets])
+
+    @classmethod
+    def from_config(cls, config: AccountConfig, **kwargs: Any) -> Self:
+        return cls(config["base_url"], config["api_key"], **kwargs)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"{type(self).__name__}({self.base_url!r})"
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

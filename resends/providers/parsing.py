@@ -1,17 +1,21 @@
-"""Small, forgiving readers for provider JSON, shared by the clients and a later sync job.
+"""Small, forgiving readers for provider JSON, shared by the clients and the mirror mappings.
 
 Providers drift: ids arrive as strings or ints, timestamps as ISO strings or Unix seconds, new enum
 values appear without notice. These helpers never raise on odd input; they return None instead.
+The inbound-webhook helpers at the end are the exception: they raise MalformedEvent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+
+from .base import MalformedEvent
 
 JsonDict = dict[str, Any]
 
@@ -90,3 +94,23 @@ def mapping(value: Any) -> JsonDict:
 
 def items(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
+
+
+# --- inbound webhooks ---------------------------------------------------------------------------
+
+
+def read_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise MalformedEvent(f"the body is not JSON: {exc}") from None
+
+
+def require(payload: Any, *keys: str) -> None:
+    if not isinstance(payload, dict) or any(key not in payload for key in keys):
+        raise MalformedEvent(f"expected the fields {', '.join(keys)}")
+
+
+def content_key(payload: Any) -> str:
+    """A dedupe key for an event that carries no id of its own."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

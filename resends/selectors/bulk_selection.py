@@ -261,7 +261,7 @@ class ReturnHelperRoutes:
         if not country:
             return []
         if country not in self._services:
-            found = reference.returnhelper_service_types(self.account, self.warehouse_id, country)
+            found = reference.service_codes(self.account, self.warehouse_id, country)
             if found is None:
                 raise ReferenceUnavailable(
                     [rules.Problem("service_type", "Service types could not be loaded; try again.")]
@@ -293,7 +293,7 @@ def service_type_choices(
     loaded right now is left out (the preview then says so)."""
     grouped = []
     for warehouse in warehouses:
-        offered = reference.returnhelper_warehouse_service_options(account, warehouse)
+        offered = reference.warehouse_service_options(account, warehouse)
         if offered:
             options = [(code, f"{name} ({code})") for code, name in offered]
             grouped.append((f"Warehouse {warehouse}", options))
@@ -306,8 +306,8 @@ def returnhelper_routes(
     """The job's service type checked against the warehouse, as the single form checks it."""
     if not service_type:
         raise RuleViolation(rules.returnhelper_bulk_service_problems("", warehouse_id, []))
-    offered = reference.returnhelper_warehouse_service_options(account, warehouse_id)
-    countries = reference.returnhelper_countries(account)
+    offered = reference.warehouse_service_options(account, warehouse_id)
+    countries = reference.country_codes(account)
     if offered is None or countries is None:
         raise ReferenceUnavailable(
             rules.returnhelper_bulk_service_problems(service_type, warehouse_id, None)

@@ -1,4 +1,4 @@
-"""Bring the order mirrors up to date from the providers' list APIs (beat, or `sync_orders`).
+"""Bring the order mirrors up to date from the providers' order lists (beat, or `sync_orders`).
 
 Incremental runs start a little before the newest change we hold (OVERLAP), because provider
 clocks and our writes are not ordered; the upserts make the overlap harmless.
@@ -11,14 +11,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import Max
 
-from ..models import Order, Provider, ProviderAccount
-from ..providers.chargebee.client import ChargebeeClient
-from ..providers.junction.client import JunctionClient
-from ..providers.registry import client_for
-from .mirrors import upsert_chargebee_order, upsert_junction_order
+from ..models import Order, ProviderAccount
+from ..providers.base import Unsupported
+from ..providers.registry import adapter_for
+from .mirrors import upsert_order
 
 OVERLAP = timedelta(minutes=5)
-PAGE_SIZE = 100
 
 
 @dataclass
@@ -36,52 +34,22 @@ def sync_since(account: ProviderAccount) -> datetime | None:
     return newest - OVERLAP if newest else None
 
 
-def sync_account(account: ProviderAccount, *, full: bool = False) -> SyncReport:
+def sync_account(account: ProviderAccount, *, full: bool = False) -> SyncReport | None:
+    """None when the provider has no order list (Return Helper's items arrive by webhook)."""
     since = None if full else sync_since(account)
-    client = client_for(account)
-    if account.provider == Provider.JUNCTION:
-        assert isinstance(client, JunctionClient)
-        return _sync_junction(account, client, since)
-    if account.provider == Provider.CHARGEBEE:
-        assert isinstance(client, ChargebeeClient)
-        return _sync_chargebee(account, client, since)
-    return SyncReport(account.code)  # Return Helper inventories arrive by webhook
-
-
-def _sync_junction(
-    account: ProviderAccount, client: JunctionClient, since: datetime | None
-) -> SyncReport:
     report = SyncReport(account.code)
-    page = 1
-    while True:
-        result = client.list_orders(page=page, size=PAGE_SIZE, updated_start_date=since)
-        for order in result.orders:
+    try:
+        for record in adapter_for(account).changed_orders(since):
             report.seen += 1
-            report.changed += upsert_junction_order(account, order.raw)[1]
-        if len(result.orders) < PAGE_SIZE:
-            return report
-        page += 1
-
-
-def _sync_chargebee(
-    account: ProviderAccount, client: ChargebeeClient, since: datetime | None
-) -> SyncReport:
-    report = SyncReport(account.code)
-    offset = None
-    while True:
-        result = client.list_orders(limit=PAGE_SIZE, offset=offset, updated_after=since)
-        for order in result.orders:
-            report.seen += 1
-            report.changed += upsert_chargebee_order(account, order.raw)[1]
-        if not result.next_offset:
-            return report
-        offset = result.next_offset
+            report.changed += upsert_order(account, record)[1]
+    except Unsupported:
+        return None
+    return report
 
 
 def sync_all(*, full: bool = False, provider: str | None = None) -> list[SyncReport]:
-    accounts = ProviderAccount.objects.filter(is_active=True).exclude(
-        provider=Provider.RETURNHELPER
-    )
+    accounts = ProviderAccount.objects.filter(is_active=True)
     if provider:
         accounts = accounts.filter(provider=provider)
-    return [sync_account(account, full=full) for account in accounts]
+    reports = (sync_account(account, full=full) for account in accounts)
+    return [report for report in reports if report is not None]

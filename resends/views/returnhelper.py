@@ -63,15 +63,13 @@ def _form(
     picked = data.getlist("inventories") if data is not None else []
     warehouse = _warehouse(candidates, picked)
     services = (
-        reference.returnhelper_service_options(account, warehouse, country)
-        if country and warehouse
-        else None
+        reference.service_options(account, warehouse, country) if country and warehouse else None
     )
     form = ReturnHelperResendForm(
         data,
         initial=initial,
         candidates=candidates,
-        countries=reference.returnhelper_country_options(account),
+        countries=reference.country_options(account),
         service_types=services,
     )
     form.service_warehouse = warehouse  # the warehouse whose services the select lists

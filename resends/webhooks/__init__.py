@@ -1,1 +1,1 @@
-"""Inbound webhooks: verify the sender, dedupe, apply without ever regressing newer state."""
+"""Inbound webhooks: the entry point views only (verifying and reading is each provider's)."""

@@ -1,79 +1,44 @@
-"""Webhook endpoints: 401 for a bad signature, 400 for a body we cannot read; both record nothing."""
+"""Webhook endpoints, one URL per provider, dispatched through the provider registry.
+
+401 for a bad signature, 400 for a body the provider's package cannot read; both record nothing.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..accounts import default_account
-from ..models import Provider
-from . import handlers, verify
+from ..providers import registry
+from ..providers.base import InboundRequest, MalformedEvent
+from ..services.webhooks import receive_event
 
 log = logging.getLogger(__name__)
 
 
-def _receive(
-    request: HttpRequest,
-    provider: str,
-    check: Callable[[HttpRequest], str | None],
-    handle: Callable[[Any, dict[str, Any]], str],
-) -> JsonResponse:
-    problem = check(request)
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, provider: str) -> JsonResponse:
+    if not registry.knows(provider):
+        raise Http404("no such provider")
+    account = default_account(provider)
+    receiver = registry.webhooks_for(account)
+    inbound = InboundRequest(
+        url=settings.SITE_URL + request.get_full_path(),
+        headers=request.headers,
+        body=request.body,
+    )
+    problem = receiver.verify(inbound)
     if problem:
         log.warning("%s webhook refused: %s", provider, problem)
         return JsonResponse({"error": "unauthorized"}, status=401)
     try:
-        payload = json.loads(request.body)
-        outcome = handle(default_account(provider), payload)
-    except (ValueError, handlers.MalformedEvent) as exc:
+        event = receiver.parse(inbound.body)
+    except MalformedEvent as exc:
         log.warning("%s webhook malformed: %s", provider, exc)
         return JsonResponse({"error": f"malformed event: {exc}"[:300]}, status=400)
-    return JsonResponse({"ok": True, "outcome": outcome})
-
-
-@csrf_exempt
-@require_POST
-def returnhelper(request: HttpRequest) -> JsonResponse:
-    config = settings.RETURNHELPER
-    return _receive(
-        request,
-        Provider.RETURNHELPER,
-        lambda r: verify.verify_returnhelper(
-            r,
-            signing_key_b64=config["webhook_signing_key"],
-            endpoint_url=settings.SITE_URL + r.get_full_path(),
-        ),
-        handlers.handle_returnhelper,
-    )
-
-
-@csrf_exempt
-@require_POST
-def chargebee(request: HttpRequest) -> JsonResponse:
-    config = settings.CHARGEBEE
-    return _receive(
-        request,
-        Provider.CHARGEBEE,
-        lambda r: verify.verify_basic_auth(
-            r, username=config["webhook_username"], password=config["webhook_password"]
-        ),
-        handlers.handle_chargebee,
-    )
-
-
-@csrf_exempt
-@require_POST
-def junction(request: HttpRequest) -> JsonResponse:
-    return _receive(
-        request,
-        Provider.JUNCTION,
-        lambda r: verify.verify_svix(r, secret=settings.JUNCTION["webhook_secret"]),
-        handlers.handle_junction,
-    )
+    return JsonResponse({"ok": True, "outcome": receive_event(account=account, event=event)})

@@ -22,10 +22,12 @@ from resends import rules
 from resends.accounts import default_account
 from resends.models import BulkJob, BulkKind, BulkState, Order, ResendRequest, ReturnInventory
 from resends.models.audit import Channel, RequestState
+from resends.providers.chargebee.mirror import order_record_from_json as chargebee_order
+from resends.providers.returnhelper.mirror import inventory_record_from_json as inventory
 from resends.rules import RuleViolation
 from resends.selectors import bulk_progress, bulk_selection
 from resends.services import bulk_jobs, bulk_run
-from resends.services.mirrors import upsert_chargebee_order, upsert_inventory
+from resends.services.mirrors import upsert_inventory, upsert_order
 from resends.services.schedules import run_schedule
 from resends.services.submit import submit_returnhelper_resend
 from tests.engine.helpers import chargebee_orders, clear_faults, faults, ledger
@@ -62,8 +64,8 @@ def mirror_warehouse(sandbox: Any, warehouse: int = 11) -> list[ReturnInventory]
     for raw in sandbox_inventories(sandbox, warehouse):
         order = None
         if raw.get("orderRef") in orders:
-            order, _ = upsert_chargebee_order(chargebee, orders[raw["orderRef"]])
-        mirrored.append(upsert_inventory(returnhelper, raw, order=order)[0])
+            order, _ = upsert_order(chargebee, chargebee_order(orders[raw["orderRef"]]))
+        mirrored.append(upsert_inventory(returnhelper, inventory(raw), order=order)[0])
     return mirrored
 
 

@@ -14,9 +14,11 @@ from resends.accounts import default_account
 from resends.engine.execution import process_call
 from resends.models import BulkJob, BulkKind, BulkState, ProviderCall
 from resends.models.audit import CallState, RequestState
+from resends.providers.chargebee.mirror import order_record_from_json as chargebee_order
+from resends.providers.junction.mirror import order_record_from_json as junction_order
 from resends.selectors import bulk_progress
 from resends.services import bulk_jobs, bulk_run
-from resends.services.mirrors import upsert_chargebee_order, upsert_junction_order
+from resends.services.mirrors import upsert_order
 from sandbox.dataset import build_dataset
 from tests.engine.helpers import chargebee_orders, clear_faults, faults, ledger
 
@@ -31,7 +33,7 @@ def mirror_chargebee(sandbox: Any, count: int) -> list[Any]:
         for raw in chargebee_orders(sandbox)
         if not raw.get("resent_orders") and raw["status"] in ("queued", "shipped", "delivered")
     ][:count]
-    return [upsert_chargebee_order(account, raw)[0] for raw in picked]
+    return [upsert_order(account, chargebee_order(raw))[0] for raw in picked]
 
 
 def send_due_calls() -> int:
@@ -160,7 +162,7 @@ def test_junction_orders_go_in_batches_of_100(sandbox, agent) -> None:  # type: 
     account = default_account("junction")
     raws = build_dataset(seed=42).junction_orders
     for raw in raws:
-        upsert_junction_order(account, raw)
+        upsert_order(account, junction_order(raw))
     job = run_to_the_end(new_job(agent, BulkKind.JUNCTION_ORDERS))
     sent = ledger(sandbox, "junction")
     sizes = sorted(len(e["details"]["requested_order_ids"]) for e in sent)

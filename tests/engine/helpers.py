@@ -8,7 +8,9 @@ import requests
 
 from resends.accounts import default_account
 from resends.models import Order, ReturnInventory
-from resends.services.mirrors import upsert_chargebee_order, upsert_inventory
+from resends.providers.chargebee.mirror import order_record_from_json as chargebee_order
+from resends.providers.returnhelper.mirror import inventory_record_from_json as inventory
+from resends.services.mirrors import upsert_inventory, upsert_order
 
 
 def ledger(sandbox: Any, provider: str) -> list[dict[str, Any]]:
@@ -66,7 +68,7 @@ def mirror_chargebee_order(
             and not raw.get("is_resent")
             and raw.get("resent_status") != "fully_resent"
         ):
-            order, _ = upsert_chargebee_order(default_account("chargebee"), raw)
+            order, _ = upsert_order(default_account("chargebee"), chargebee_order(raw))
             return order
     raise LookupError(f"no sandbox order with {resends} resends")
 
@@ -83,7 +85,7 @@ def mirror_inventories(sandbox: Any, count: int, *, warehouse: int = 11) -> list
         and not raw["pendingVas"]
     ]
     account = default_account("returnhelper")
-    return [upsert_inventory(account, raw)[0] for raw in eligible[:count]]
+    return [upsert_inventory(account, inventory(raw))[0] for raw in eligible[:count]]
 
 
 def configure(sandbox: Any, **config: Any) -> None:

@@ -116,7 +116,8 @@ def test_calls_to_one_account_are_spaced_by_the_budget(
     sandbox, agent: User, account, settings
 ) -> None:  # type: ignore[no-untyped-def]
     settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 4.0}
-    from resends.services.mirrors import upsert_chargebee_order
+    from resends.providers.chargebee.mirror import order_record_from_json
+    from resends.services.mirrors import upsert_order
 
     raws = [
         raw
@@ -124,7 +125,7 @@ def test_calls_to_one_account_are_spaced_by_the_budget(
         if not raw.get("resent_orders") and raw["status"] in ("queued", "shipped", "delivered")
     ][:5]
     for index, raw in enumerate(raws):
-        order, _ = upsert_chargebee_order(account, raw)
+        order, _ = upsert_order(account, order_record_from_json(raw))
         line = order.line_items.first()
         assert line is not None
         submit_chargebee_resend(

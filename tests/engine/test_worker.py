@@ -18,7 +18,8 @@ from resends.accounts import default_account
 from resends.engine.sweeper import due_calls
 from resends.models import CallAttempt, ProviderCall
 from resends.models.audit import CallState
-from resends.services.mirrors import upsert_chargebee_order
+from resends.providers.chargebee.mirror import order_record_from_json as chargebee_order
+from resends.services.mirrors import upsert_order
 from resends.services.submit import submit_chargebee_resend
 from resends.tasks import execute_call
 
@@ -39,7 +40,7 @@ def submit_batch(sandbox, count: int) -> list[ProviderCall]:  # type: ignore[no-
         and raw["status"] in ("queued", "awaiting_shipment", "shipped", "delivered")
     ][:count]
     for index, raw in enumerate(candidates):
-        order, _ = upsert_chargebee_order(account, raw)
+        order, _ = upsert_order(account, chargebee_order(raw))
         line = order.line_items.first()
         assert line is not None
         submit_chargebee_resend(

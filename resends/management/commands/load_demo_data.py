@@ -11,12 +11,11 @@ from django.db import transaction
 
 from resends.accounts import default_account
 from resends.models import Order, Provider
+from resends.providers.chargebee import mirror as chargebee_mirror
+from resends.providers.junction import mirror as junction_mirror
+from resends.providers.returnhelper import mirror as returnhelper_mirror
 from resends.roles import AGENTS, MANAGERS
-from resends.services.mirrors import (
-    upsert_chargebee_order,
-    upsert_inventory,
-    upsert_junction_order,
-)
+from resends.services.mirrors import upsert_inventory, upsert_order
 
 DEMO_USERS = (
     ("agent", "agent-demo-password", AGENTS, False),
@@ -51,13 +50,15 @@ class Command(BaseCommand):
         returnhelper = default_account(Provider.RETURNHELPER)
         with transaction.atomic():
             for raw in data.junction_orders:
-                upsert_junction_order(junction, raw)
+                upsert_order(junction, junction_mirror.order_record_from_json(raw))
             for raw in data.chargebee_orders:
-                upsert_chargebee_order(chargebee, raw)
+                upsert_order(chargebee, chargebee_mirror.order_record_from_json(raw))
             orders = dict(Order.objects.filter(account=chargebee).values_list("external_id", "pk"))
             for raw in data.returnhelper_inventories:
                 order_pk = orders.get(raw.get("orderRef") or "")
-                inventory, _ = upsert_inventory(returnhelper, raw)
+                inventory, _ = upsert_inventory(
+                    returnhelper, returnhelper_mirror.inventory_record_from_json(raw)
+                )
                 if order_pk and inventory.order_id != order_pk:
                     inventory.order_id = order_pk
                     inventory.save(update_fields=["order"])

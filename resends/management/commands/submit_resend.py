@@ -15,7 +15,7 @@ from resends.models import LineItem, Order, ProviderAccount, ReturnInventory
 from resends.models.audit import Channel
 from resends.roles import can_use_console
 from resends.rules import RuleViolation
-from resends.selectors.reference import returnhelper_countries, returnhelper_service_types
+from resends.selectors import reference
 from resends.services.requests import Submitted
 from resends.services.submit import (
     submit_chargebee_resend,
@@ -208,8 +208,8 @@ class Command(BaseCommand):
             actor=user,
             inventories=inventories,
             shipment=shipment,
-            countries=returnhelper_countries(account),
-            service_types=returnhelper_service_types(account, inventories[0].warehouse_id, country),
+            countries=reference.country_codes(account),
+            service_types=reference.service_codes(account, inventories[0].warehouse_id, country),
             note=opts["note"],
             intent_key=key,
             channel=Channel.CLI,

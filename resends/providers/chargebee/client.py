@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from requests.auth import HTTPBasicAuth
 
 from ..base import ErrorClass, Exchange, ProviderError
 from ..errors import http_error, invalid_request, unreadable_answer
-from ..http import Scrubber, Timeout, pooled_session, send
+from ..http import KeyedClient, Scrubber, send
 from ..parsing import (
     JsonDict,
     as_bool,
@@ -31,9 +31,6 @@ from ..parsing import (
     mapping,
     unix_datetime,
 )
-
-if TYPE_CHECKING:
-    from resends.accounts import AccountConfig
 
 LABEL = "Chargebee"
 ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
@@ -327,30 +324,10 @@ def error_from_response(
 # --- the client -------------------------------------------------------------------------------
 
 
-class ChargebeeClient:
+class ChargebeeClient(KeyedClient):
+    """`base_url` is the site root, e.g. https://acme-test.chargebee.com (no /api/v2)."""
+
     provider = "chargebee"
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: Timeout | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        """`base_url` is the site root, e.g. https://acme-test.chargebee.com (no /api/v2)."""
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._timeout = timeout
-        self._session = session or pooled_session()
-        self._scrubber = Scrubber([api_key])
-
-    @classmethod
-    def from_config(cls, config: AccountConfig, **kwargs: Any) -> ChargebeeClient:
-        return cls(config["base_url"], config["api_key"], **kwargs)
-
-    def __repr__(self) -> str:
-        return f"ChargebeeClient({self.base_url!r})"
 
     def _call(
         self,

@@ -1,4 +1,4 @@
-"""The Chargebee adapter: the engine's `chargebee.resend_order` calls.
+"""The Chargebee adapter: the engine's `chargebee.resend_order` calls and the order sync.
 
 Payload (the JSON stored on ProviderCall); no lines means a full resend:
     {"order_id": "ord_...", "lines": [{"id": "li_...", "quantity": 2}],
@@ -25,20 +25,30 @@ Chargebee keeps an idempotency key for IDEMPOTENCY_WINDOW (30 minutes, providers
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base import CallResult, Exchange, ProviderError, Reconciliation, Verdict
+from ..base import (
+    CallResult,
+    Exchange,
+    OrderRecord,
+    ProviderAdapter,
+    ProviderError,
+    Reconciliation,
+    Verdict,
+)
 from ..errors import invalid_request
 from ..parsing import as_int
 from .client import ChargebeeClient, ChargebeeOrder
+from .mirror import order_record
 
 RESEND_ORDER = "chargebee.resend_order"
 IDEMPOTENCY_WINDOW = timedelta(minutes=30)  # Chargebee's documented idempotency window
 REPLAY_SAFETY_MARGIN = timedelta(minutes=2)  # replay only while comfortably inside it
 CLOCK_SKEW = timedelta(minutes=5)  # between our clock and Chargebee's created_at
+PAGE_SIZE = 100  # orders per page when syncing (Chargebee's most)
 
 
 @dataclass(frozen=True)
@@ -124,8 +134,9 @@ def _result_for(
     )
 
 
-class ChargebeeAdapter:
+class ChargebeeAdapter(ProviderAdapter):
     provider = "chargebee"
+    label = "Chargebee"
 
     def __init__(
         self,
@@ -174,6 +185,15 @@ class ChargebeeAdapter:
         if elapsed < self.idempotency_window - REPLAY_SAFETY_MARGIN:
             return self._replay(payload, idempotency_key)
         return self._look_up(ResendPayload.from_json(payload), first_sent_at)
+
+    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+        offset = None
+        while True:
+            result = self.client.list_orders(limit=PAGE_SIZE, offset=offset, updated_after=since)
+            yield from (order_record(order) for order in result.orders)
+            if not result.next_offset:
+                return
+            offset = result.next_offset
 
     def _replay(self, payload: dict[str, Any], idempotency_key: str) -> Reconciliation:
         try:

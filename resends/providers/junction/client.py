@@ -11,17 +11,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
 from ..base import ErrorClass, Exchange, ProviderError
 from ..errors import http_error, invalid_request, sentence, unreadable_answer
-from ..http import Scrubber, Timeout, pooled_session, send
+from ..http import KeyedClient, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, iso_z, items, json_body, mapping
-
-if TYPE_CHECKING:
-    from resends.accounts import AccountConfig
 
 LABEL = "Junction"
 # "When using start_at, end_at defaults to the current time and the window cannot exceed 60 days."
@@ -208,29 +205,8 @@ def resend_events_body(
 # --- the client -------------------------------------------------------------------------------
 
 
-class JunctionClient:
+class JunctionClient(KeyedClient):
     provider = "junction"
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: Timeout | None = None,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._timeout = timeout
-        self._session = session or pooled_session()
-        self._scrubber = Scrubber([api_key])
-
-    @classmethod
-    def from_config(cls, config: AccountConfig, **kwargs: Any) -> JunctionClient:
-        return cls(config["base_url"], config["api_key"], **kwargs)
-
-    def __repr__(self) -> str:  # never show the key
-        return f"JunctionClient({self.base_url!r})"
 
     def _headers(self) -> dict[str, str]:
         """Built fresh for every call."""

@@ -1,4 +1,4 @@
-"""The Junction adapter: the engine's `junction.resend_events` calls.
+"""The Junction adapter: the engine's `junction.resend_events` calls and the order sync.
 
 Payloads (the JSON stored on ProviderCall):
     {"order_ids": ["0ee312e2-6773-4a21-a6e1-506882cd98ed", ...]}
@@ -7,14 +7,17 @@ Payloads (the JSON stored on ProviderCall):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..base import CallResult, Reconciliation, Verdict
+from ..base import CallResult, OrderRecord, ProviderAdapter, Reconciliation, Verdict
 from ..errors import invalid_request
 from .client import JunctionClient
+from .mirror import order_record
 
 RESEND_EVENTS = "junction.resend_events"
+PAGE_SIZE = 100  # orders per page when syncing
 
 
 def _moment(payload: dict[str, Any], name: str) -> datetime | None:
@@ -33,8 +36,9 @@ def _moment(payload: dict[str, Any], name: str) -> datetime | None:
     return moment
 
 
-class JunctionAdapter:
+class JunctionAdapter(ProviderAdapter):
     provider = "junction"
+    label = "Junction"
 
     def __init__(self, client: JunctionClient) -> None:
         self.client = client
@@ -74,3 +78,12 @@ class JunctionAdapter:
             "created), so sending it again at worst delivers a duplicate webhook, which our "
             "webhook handler de-duplicates. Safe to send again.",
         )
+
+    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+        page = 1
+        while True:
+            result = self.client.list_orders(page=page, size=PAGE_SIZE, updated_start_date=since)
+            yield from (order_record(order) for order in result.orders)
+            if len(result.orders) < PAGE_SIZE:
+                return
+            page += 1

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import requests
 
@@ -23,8 +23,17 @@ from ..errors import (
     sentence,
     unreadable_answer,
 )
-from ..http import Scrubber, Timeout, pooled_session, send
-from ..parsing import JsonDict, as_int, as_str, iso_datetime, items, json_body, mapping
+from ..http import KeyedClient, Timeout, send
+from ..parsing import (
+    JsonDict,
+    as_bool,
+    as_int,
+    as_str,
+    iso_datetime,
+    items,
+    json_body,
+    mapping,
+)
 
 if TYPE_CHECKING:
     from resends.accounts import AccountConfig
@@ -36,6 +45,9 @@ DEFAULT_GROUP_MAX = 5  # ResendConfig.groupResendMaxRmaCount is not published; s
 MAX_PAGE_SIZE = 50
 # resendStatusCode (models/Resend/ResendPayload.csv); live labels come from resend_statuses().
 RESEND_STATUS_NAMES = {0: "pending", 1: "canceled", 2: "inProgress", 3: "completed", 4: "failed"}
+# handlingCode and handlingStatusCode (Webhook.rst tables); sent as numbers or as these names.
+HANDLING_CODES = {0: "tbc", 1: "rtn", 2: "dis", 3: "rsd", 4: "ohd", 5: "oth"}
+HANDLING_STATUS_CODES = {0: "pending", 1: "inProgress", 2: "completed"}
 SHIPMENT_REQUIRED = (
     "shipmentServiceType",
     "shipmentCountryCode",
@@ -154,6 +166,26 @@ class ResendStatus:
     description: str
 
 
+@dataclass(frozen=True)
+class InventoryItem:
+    """A returned item held at a warehouse (`returnInventory` of newInventoryCreated, an entry of
+    a resend's `returnInventoryList`)."""
+
+    id: str  # returnInventoryId as text: it arrives as a number and as a string
+    warehouse_id: str
+    handling_code: str  # "ohd", "rsd", ... (decoded when it arrives as a number)
+    handling_status: str  # "pending", "inProgress", "completed"
+    rma: str
+    sku: str
+    description: str
+    quantity: int
+    in_stock: bool
+    pending_vas: bool
+    created_at: datetime | None
+    modified_at: datetime | None
+    raw: JsonDict = field(default_factory=dict, repr=False, compare=False)
+
+
 # --- raw JSON -> dataclasses (reused by the mirror sync and the webhook handler) ---------------
 
 
@@ -206,6 +238,33 @@ def _inventory_ids(data: JsonDict) -> tuple[int, ...]:
         mapping(row).get("returnInventoryId") for row in items(data.get("returnInventoryList"))
     ]
     return tuple(i for i in (as_int(v) for v in raw) if i is not None)
+
+
+def decode_code(value: Any, names: Mapping[int, str]) -> str:
+    """A code sent sometimes as a number (4, "4") and sometimes as its name ("ohd"), as the name."""
+    text = as_str(value).strip()
+    number = as_int(text)
+    return names.get(number, text) if number is not None else text
+
+
+def parse_inventory(raw: Any) -> InventoryItem:
+    data = mapping(raw)
+    return InventoryItem(
+        id=as_str(data.get("returnInventoryId")).strip(),
+        warehouse_id=as_str(data.get("warehouseId")).strip(),
+        handling_code=decode_code(data.get("handlingCode"), HANDLING_CODES),
+        handling_status=decode_code(data.get("handlingStatusCode"), HANDLING_STATUS_CODES),
+        rma=as_str(data.get("rma")),
+        sku=as_str(data.get("sku")),
+        description=as_str(data.get("description")),
+        quantity=as_int(data.get("quantity")) or 1,
+        # inStock and pendingVas are the sandbox's; the real API has no such fields (yet)
+        in_stock=as_bool(data.get("inStock", True)),
+        pending_vas=as_bool(data.get("pendingVas", False)),
+        created_at=iso_datetime(data.get("createOn")),
+        modified_at=iso_datetime(data.get("modifyOn")),
+        raw=data,
+    )
 
 
 def parse_service_types(raw: Any) -> tuple[ServiceType, ...]:
@@ -319,7 +378,7 @@ def check_shipment(shipment: Mapping[str, Any]) -> JsonDict:
 # --- the client -------------------------------------------------------------------------------
 
 
-class ReturnHelperClient:
+class ReturnHelperClient(KeyedClient):
     provider = "returnhelper"
 
     def __init__(
@@ -334,17 +393,15 @@ class ReturnHelperClient:
         session: requests.Session | None = None,
     ) -> None:
         """`base_url` is the User API root (…/user/api); `public_base_url` the Public API's."""
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            base_url, api_key, timeout=timeout, session=session, more_secrets=[api_token]
+        )
         self.public_base_url = (public_base_url or "").rstrip("/")
         self.group_max = group_max
-        self._api_key = api_key
         self._api_token = api_token
-        self._timeout = timeout
-        self._session = session or pooled_session()
-        self._scrubber = Scrubber([api_key, api_token])
 
     @classmethod
-    def from_config(cls, config: AccountConfig, **kwargs: Any) -> ReturnHelperClient:
+    def from_config(cls, config: AccountConfig, **kwargs: Any) -> Self:
         return cls(
             config["base_url"],
             config["api_key"],
@@ -353,9 +410,6 @@ class ReturnHelperClient:
             group_max=int(config.get("group_max") or DEFAULT_GROUP_MAX),
             **kwargs,
         )
-
-    def __repr__(self) -> str:
-        return f"ReturnHelperClient({self.base_url!r})"
 
     def _call(
         self,

@@ -1,4 +1,5 @@
-"""The Return Helper adapter: the engine's `returnhelper.create_resend` / `cancel_resend` calls.
+"""The Return Helper adapter: the engine's `returnhelper.create_resend` / `cancel_resend` calls,
+and the reference data the rules need (destination countries, service types per warehouse).
 
 Payloads (the JSON stored on ProviderCall):
     create: {"inventory_ids": [19973, 19980],
@@ -21,8 +22,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..base import CallResult, ErrorClass, ProviderError, Reconciliation, Verdict
+from ..base import (
+    CallResult,
+    Country,
+    ErrorClass,
+    ProviderAdapter,
+    ProviderError,
+    Reconciliation,
+    ServiceRoute,
+    ServiceType,
+    Verdict,
+)
 from ..errors import invalid_request
+from ..parsing import as_int
 from .client import ReturnHelperClient
 
 CREATE_RESEND = "returnhelper.create_resend"
@@ -30,8 +42,9 @@ CANCEL_RESEND = "returnhelper.cancel_resend"
 CANCELED = 1  # resendStatusCode
 
 
-class ReturnHelperAdapter:
+class ReturnHelperAdapter(ProviderAdapter):
     provider = "returnhelper"
+    label = "Return Helper"
 
     def __init__(self, client: ReturnHelperClient) -> None:
         self.client = client
@@ -119,6 +132,28 @@ class ReturnHelperAdapter:
             "Return Helper answered the repeated idempotency key with success: "
             f"{what} exists exactly once.",
             result,
+        )
+
+    def countries(self) -> tuple[Country, ...]:
+        return tuple(Country(code=c.code, name=c.name) for c in self.client.countries())
+
+    def service_types(self, warehouse_id: str) -> tuple[ServiceType, ...]:
+        number = as_int(warehouse_id)
+        if number is None:
+            raise invalid_request(f"{warehouse_id!r} is not a Return Helper warehouse id.")
+        return tuple(
+            ServiceType(
+                code=offered.code,
+                name=offered.name,
+                routes=tuple(
+                    ServiceRoute(
+                        warehouse_id="" if route.warehouse_id is None else str(route.warehouse_id),
+                        to_country=route.to_country,
+                    )
+                    for route in offered.routes
+                ),
+            )
+            for offered in self.client.service_types(number)
         )
 
     def _cancel_refused(self, payload: dict[str, Any], error: ProviderError) -> Reconciliation:
