@@ -13,11 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from resends.admin_export import HEADER, csv_safe
+from resends.admin.export import HEADER, csv_safe
 from resends.models import ResendRequest
 from resends.models.audit import CallState, Channel, RequestState
 
-from .factories import (
+from ..factories import (
     LineItemFactory,
     OrderFactory,
     ProviderCallFactory,
@@ -26,11 +26,6 @@ from .factories import (
 )
 
 EXPORT_URL = reverse("admin:resends_resendrequest_export")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def export(client: Client, **params: str) -> list[dict[str, str]]:

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import ProviderCall, ResendRequest, ResendTarget
+from ..models import ProviderCall, ResendRequest, ResendTarget
 
 CHUNK_SIZE = 2000
 TARGETS_SHOWN = 20  # per row; the rest is counted ("+N more")

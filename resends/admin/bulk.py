@@ -15,8 +15,8 @@ from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
-from .admin import ReadOnlyAdminMixin
-from .models import BulkJob, SavedFilter
+from ..models import BulkJob, SavedFilter
+from .tables import ReadOnlyAdminMixin
 
 RUN_HISTORY = 20
 

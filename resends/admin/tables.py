@@ -1,0 +1,223 @@
+"""Shared building blocks for admin lists over tables that may hold millions of rows.
+
+Every list must stay fast on millions of rows, so:
+- searches are exact (or prefix) matches on indexed columns, never joins + DISTINCT (Django's
+  default `icontains` across joins reads every row). A term that may name several things becomes
+  one `id IN (a UNION b UNION c)` of indexed lookups: PostgreSQL runs that as a semi-join from the
+  few matches, where `EXISTS(a) OR EXISTS(b)` makes it test every row of the list;
+- no second full count (`show_full_result_count = False`), no facet counts; an unfiltered list
+  of a big table is numbered from PostgreSQL's row estimate instead of a COUNT(*) over it;
+- related columns through `list_select_related`; per-row facts (counts, summaries) come from one
+  query over the page's ids once the page is cut (subqueries in the list query itself would also
+  run for every row skipped by OFFSET);
+- the date hierarchy reads the min and max of the filtered rows (two index probes) and lists the
+  periods between them, instead of a `SELECT DISTINCT date_trunc(...)` over every row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Count, IntegerField, Max, Min, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from ..models import Provider, ProviderAccount
+
+
+def pretty_json(value: Any) -> str:
+    """JSON indented inside <pre>, escaped; for read-only display of raw payloads."""
+    return format_html(
+        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str),
+    )
+
+
+def as_uuid(term: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+def as_pk(term: str) -> int | None:
+    """A search term naming a row id ("123" or "#123"), within the bigint range."""
+    digits = term.removeprefix("#")
+    if digits.isdigit() and len(digits) <= 18:
+        return int(digits)
+    return None
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The least string above all strings starting with `prefix` (in code-point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def ids_in(*parts: QuerySet[Any]) -> QuerySet[Any]:
+    """One column of ids from several indexed lookups, as a single UNION subquery."""
+    first, *rest = (part.order_by() for part in parts)
+    return first.union(*rest) if rest else first
+
+
+def count_of(queryset: QuerySet[Any]) -> Coalesce:
+    """A correlated COUNT(*) of `queryset` (already filtered on an OuterRef) as an annotation."""
+    counted = queryset.order_by().values(dummy=Value(1)).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class RangeDatesQuerySetMixin:
+    """`dates()` / `datetimes()` from the min and max of the rows, without a DISTINCT over them.
+
+    The admin's date hierarchy asks for the distinct years (months, days) of the filtered rows;
+    on millions of rows that is a full scan and a sort. Listing every period between the first
+    and the last row costs two index probes instead; a period without rows may show up, and its
+    link then shows an empty list.
+    """
+
+    def datetimes(
+        self, field_name: str, kind: str, order: str = "ASC", tzinfo: Any = None
+    ) -> list[datetime.datetime]:
+        periods = self._periods(field_name, kind, as_datetimes=True)
+        return periods[::-1] if order == "DESC" else periods
+
+    def dates(self, field_name: str, kind: str, order: str = "ASC") -> list[datetime.date]:
+        periods = self._periods(field_name, kind, as_datetimes=False)
+        return periods[::-1] if order == "DESC" else periods
+
+    def _periods(self, field_name: str, kind: str, *, as_datetimes: bool) -> list[Any]:
+        rows = self.order_by()  # type: ignore[attr-defined]
+        bounds = rows.aggregate(first=Min(field_name), last=Max(field_name))
+        first, last = bounds["first"], bounds["last"]
+        if first is None or last is None:
+            return []
+        if as_datetimes and timezone.is_aware(first):
+            first, last = timezone.localtime(first), timezone.localtime(last)
+        first_day = first.date() if isinstance(first, datetime.datetime) else first
+        last_day = last.date() if isinstance(last, datetime.datetime) else last
+        days: Iterator[datetime.date]
+        if kind == "year":
+            days = (datetime.date(y, 1, 1) for y in range(first_day.year, last_day.year + 1))
+        elif kind == "month":
+            start = first_day.year * 12 + first_day.month - 1
+            end = last_day.year * 12 + last_day.month - 1
+            days = (datetime.date(m // 12, m % 12 + 1, 1) for m in range(start, end + 1))
+        elif kind == "day":
+            span = (last_day - first_day).days
+            days = (first_day + datetime.timedelta(days=n) for n in range(span + 1))
+        else:
+            raise ValueError(f"Unsupported date hierarchy kind {kind!r}.")
+        if not as_datetimes:
+            return list(days)
+        zone = timezone.get_current_timezone()
+        return [datetime.datetime.combine(day, datetime.time(), tzinfo=zone) for day in days]
+
+
+_range_dates_classes: dict[type, type] = {}
+
+
+def with_range_dates(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    base = type(queryset)
+    if base not in _range_dates_classes:
+        _range_dates_classes[base] = type(
+            f"RangeDates{base.__name__}", (RangeDatesQuerySetMixin, base), {}
+        )
+    clone = queryset._chain()  # type: ignore[attr-defined]
+    clone.__class__ = _range_dates_classes[base]
+    return clone
+
+
+def estimated_rows(queryset: Any) -> int | None:
+    """PostgreSQL's estimate of the rows of an unfiltered queryset's table, if it has one."""
+    if not isinstance(queryset, QuerySet) or queryset.query.where or queryset.query.distinct:
+        return None
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [connection.ops.quote_name(queryset.model._meta.db_table)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] >= 0 else None  # -1: never analyzed
+
+
+class EstimatedCountPaginator(Paginator):
+    """COUNT(*) over a whole big table reads all of it; the planner's estimate (kept current by
+    autovacuum) numbers the pages well enough. Filtered lists and small tables count exactly."""
+
+    estimate_above = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        estimate = estimated_rows(self.object_list)
+        if estimate is not None and estimate > self.estimate_above:
+            return estimate
+        return super().count
+
+
+class LargeTableChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        return with_range_dates(super().get_queryset(request, exclude_parameters))
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """A list over a table that may hold millions of rows (see the module docstring)."""
+
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LargeTableChangeList
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    """Provider through the account ids (a handful), so the account indexes serve the list."""
+
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Provider.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() is None:
+            return queryset
+        accounts = ProviderAccount.objects.filter(provider=self.value())
+        return queryset.filter(account_id__in=list(accounts.values_list("id", flat=True)))
+
+
+class ReadOnlyAdminMixin:
+    """Audit rows are written by the services only: no add, change or delete, superusers included.
+
+    The view permission alone decides who sees them. Without delete permission the admin also
+    drops its bulk "delete selected" action.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
