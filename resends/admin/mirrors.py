@@ -1,4 +1,9 @@
-"""The mirrors: orders, their line items and Return Helper inventories, as providers sent them."""
+"""The mirrors: orders, their line items and Return Helper inventories, as providers sent them.
+
+Read-only for everyone, superusers included: the rows are copies of what the providers hold,
+written by sync and webhooks only, and the resend rules read them; a hand edit here would make
+the console allow or refuse resends on facts the provider does not have.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,23 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from ..models import LineItem, Order, ReturnInventory
-from .tables import LargeTableAdmin, ProviderFilter, prefix_upper_bound, pretty_json
+from .tables import (
+    LargeTableAdmin,
+    ProviderFilter,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    prefix_upper_bound,
+    pretty_json,
+)
 
 
-class LineItemInline(admin.TabularInline):
+class LineItemInline(ReadOnlyInline):
     model = LineItem
-    extra = 0
     fields = ("external_id", "description", "sku", "quantity", "status")
 
 
 @admin.register(Order)
-class OrderAdmin(LargeTableAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
         "external_id",
         "account",
@@ -75,7 +86,7 @@ class OrderAdmin(LargeTableAdmin):
 
 
 @admin.register(LineItem)
-class LineItemAdmin(LargeTableAdmin):
+class LineItemAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ("external_id", "order", "description", "sku", "quantity", "status")
     list_select_related = ("order",)
     sortable_by = ()
@@ -92,7 +103,7 @@ class LineItemAdmin(LargeTableAdmin):
 
 
 @admin.register(ReturnInventory)
-class ReturnInventoryAdmin(LargeTableAdmin):
+class ReturnInventoryAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = (
         "external_id",
         "rma",

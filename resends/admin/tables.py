@@ -201,7 +201,8 @@ class ProviderFilter(admin.SimpleListFilter):
 
 
 class ReadOnlyAdminMixin:
-    """Audit rows are written by the services only: no add, change or delete, superusers included.
+    """For rows only the app writes (the audit, the mirrors): no add, change or delete, superusers
+    included.
 
     The view permission alone decides who sees them. Without delete permission the admin also
     drops its bulk "delete selected" action.

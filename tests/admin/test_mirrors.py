@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import User
+from django.db.models import Model
 from django.test import Client
 
-from resends.models import Order, ResendRequest, ReturnInventory
+from resends.models import LineItem, Order, ResendRequest, ReturnInventory
 
 from .helpers import Trail, admin_url, search, signed_in
+
+
+@pytest.mark.parametrize("model", [Order, LineItem, ReturnInventory])
+@pytest.mark.parametrize("who", ["manager", "superuser"])
+def test_mirrors_are_read_only_for_everyone(
+    client: Client, request: pytest.FixtureRequest, who: str, model: type[Model], trail: Trail
+) -> None:
+    """They are copies of what the providers hold, and the rules read them: nobody edits them."""
+    signed_in(client, request.getfixturevalue(who))
+    row = trail.instance(model)
+    before = model._default_manager.values().get(pk=row.pk)
+
+    assert client.get(admin_url(model, "add")).status_code == 403
+    assert client.post(admin_url(model, "add"), {}).status_code == 403
+    assert client.get(admin_url(model, "delete", row.pk)).status_code == 403
+    assert client.post(admin_url(model, "delete", row.pk), {"post": "yes"}).status_code == 403
+    edit = {"customer_name": "Edited", "description": "Edited", "quantity": "9", "rma": "X"}
+    assert client.post(admin_url(model, "change", row.pk), edit).status_code == 403
+
+    page = client.get(admin_url(model, "change", row.pk))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    changelist = client.get(admin_url(model, "changelist"))
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request) == {}
+    assert model._default_manager.values().get(pk=row.pk) == before
 
 
 def test_an_order_shows_its_lines_and_its_raw_data_pretty(
