@@ -21,6 +21,7 @@ from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils.text import Truncator
 
+from ..inputs import parse_id
 from ..models import (
     CallAttempt,
     Provider,
@@ -103,9 +104,9 @@ class SubmitterFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit():
-            raise IncorrectLookupParameters(f"Unknown submitter {value!r}.")
-        return queryset.filter(submitted_by_id=int(value))
+        if (user_id := parse_id(value)) is None:
+            raise IncorrectLookupParameters(f"Unknown submitter {value[:20]!r}.")
+        return queryset.filter(submitted_by_id=user_id)
 
 
 class ResendTargetInline(ReadOnlyInline):

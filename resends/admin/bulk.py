@@ -16,13 +16,13 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from ..models import BulkJob, SavedFilter
-from .tables import ReadOnlyAdminMixin
+from .tables import BoundedChangeList, BoundedInputsAdmin, ReadOnlyAdminMixin
 
 RUN_HISTORY = 20
 
 
 @admin.register(BulkJob)
-class BulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BulkJobAdmin(ReadOnlyAdminMixin, BoundedInputsAdmin):
     list_display = (
         "id",
         "kind",
@@ -48,7 +48,7 @@ class BulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SavedFilter)
-class SavedFilterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SavedFilterAdmin(ReadOnlyAdminMixin, BoundedInputsAdmin):
     """Saved on the new-bulk-job page by managers; here to audit them and the jobs they made."""
 
     list_display = (
@@ -112,6 +112,9 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         *PeriodicTaskAdmin.fieldsets,
         ("Runs", {"fields": ("timezone", "run_history")}),
     )
+
+    def get_changelist(self, request: Any, **kwargs: Any) -> type[BoundedChangeList]:
+        return BoundedChangeList
 
     def get_queryset(self, request: Any) -> Any:
         runs = (

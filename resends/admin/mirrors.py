@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from ..inputs import prefix_upper_bound
 from ..models import LineItem, Order, ReturnInventory
 from .tables import (
     LargeTableAdmin,
     ProviderFilter,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
-    prefix_upper_bound,
     pretty_json,
 )
 
@@ -63,11 +63,9 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         # The name prefix goes through the Upper(customer_name) index: a range on the indexed
         # expression finds the candidates; LIKE (istartswith) keeps the exact meaning.
         prefix = term.upper()
-        by_name = Q(
-            upper_name__gte=prefix,
-            upper_name__lt=prefix_upper_bound(prefix),
-            customer_name__istartswith=term,
-        )
+        by_name = Q(upper_name__gte=prefix, customer_name__istartswith=term)
+        if (bound := prefix_upper_bound(prefix)) is not None:
+            by_name &= Q(upper_name__lt=bound)
         queryset = queryset.alias(upper_name=Upper("customer_name"))
         return queryset.filter(Q(external_id=term) | by_name), False
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
@@ -33,6 +34,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from ..inputs import parse_id, parse_int
 from ..models import Provider, ProviderAccount
 
 
@@ -53,15 +55,7 @@ def as_uuid(term: str) -> uuid.UUID | None:
 
 def as_pk(term: str) -> int | None:
     """A search term naming a row id ("123" or "#123"), within the bigint range."""
-    digits = term.removeprefix("#")
-    if digits.isdigit() and len(digits) <= 18:
-        return int(digits)
-    return None
-
-
-def prefix_upper_bound(prefix: str) -> str:
-    """The least string above all strings starting with `prefix` (in code-point order)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return parse_id(term.removeprefix("#"))
 
 
 def ids_in(*parts: QuerySet[Any]) -> QuerySet[Any]:
@@ -167,12 +161,46 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
-class LargeTableChangeList(ChangeList):
+# The date hierarchy's period ends a year, a month or a day after its start; a year of margin at
+# either end keeps both within what datetime (and a local midnight in any zone) can hold.
+DATE_PARTS = {
+    "year": (datetime.MINYEAR + 1, datetime.MAXYEAR - 1),
+    "month": (1, 12),
+    "day": (1, 31),
+}
+
+
+class BoundedChangeList(ChangeList):
+    """A changelist whose date-hierarchy parameters are read with bounds.
+
+    Django turns `<field>__year` etc. into a datetime with int() and catches only ValueError, so
+    a year past 64 bits or the year 9999 answered 500; here anything that is not a date part in
+    range is an IncorrectLookupParameters, which sends the manager back to the list.
+    """
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        if self.date_hierarchy:
+            params = self.get_filters_params()
+            for part, (lowest, highest) in DATE_PARTS.items():
+                for value in params.get(f"{self.date_hierarchy}__{part}", ()):
+                    if parse_int(value, minimum=lowest, maximum=highest) is None:
+                        raise IncorrectLookupParameters(f"Not a {part}: {value[:20]!r}.")
+        return super().get_filters(request)
+
+
+class BoundedInputsAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose list reads its date hierarchy with bounds (see BoundedChangeList)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return BoundedChangeList
+
+
+class LargeTableChangeList(BoundedChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
         return with_range_dates(super().get_queryset(request, exclude_parameters))
 
 
-class LargeTableAdmin(admin.ModelAdmin):
+class LargeTableAdmin(BoundedInputsAdmin):
     """A list over a table that may hold millions of rows (see the module docstring)."""
 
     show_full_result_count = False
