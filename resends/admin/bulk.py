@@ -138,6 +138,10 @@ class ScheduleAdmin(PeriodicTaskAdmin):
 
     @admin.display(description=f"Last {RUN_HISTORY} runs")
     def run_history(self, task: PeriodicTask) -> str:
+        if task.pk is None or not task.name:
+            # The add page: an unsaved task's empty name would match every console job, which
+            # has no schedule name and no slot.
+            return "No runs yet."
         jobs = BulkJob.objects.filter(schedule_name=task.name).order_by("-slot")[:RUN_HISTORY]
         if not jobs:
             return "No runs yet."
