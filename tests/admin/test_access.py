@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from ..conftest import PASSWORD
 from .helpers import Trail, every_admin_url, signed_in
 
 
@@ -50,3 +51,30 @@ def test_the_admin_index_lists_the_audit_for_managers_only(
     assert b"Resend requests" in client.get(reverse("admin:index")).content
     signed_in(client, outsider)
     assert b"Resend requests" not in client.get(reverse("admin:index")).content
+
+
+def test_a_console_user_who_opens_the_admin_is_sent_back_to_the_console(
+    client: Client, agent: User
+) -> None:
+    signed_in(client, agent)
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1] == (reverse("resends:find"), 302)
+    assert "The admin is for managers; you are signed in as alice." in response.content.decode()
+
+
+def test_the_admin_login_still_signs_in_someone_else(
+    client: Client, agent: User, manager: User
+) -> None:
+    signed_in(client, agent)
+    response = client.post(
+        reverse("admin:login"), {"username": "mona", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_someone_neither_staff_nor_in_a_role_gets_the_admin_login(client: Client, db: None) -> None:
+    signed_in(client, User.objects.create_user("nobody", password=PASSWORD))
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 200
+    assert b"not authorized" in response.content
