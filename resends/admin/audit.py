@@ -7,6 +7,7 @@ the large-table rules of `tables.py`.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -19,9 +20,11 @@ from django.db.models.functions import Coalesce, NullIf
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from ..inputs import parse_id
+from ..inputs import parse_id, parse_int
 from ..models import (
     CallAttempt,
     Provider,
@@ -36,7 +39,6 @@ from .export import stream_resend_requests_csv
 from .tables import (
     LargeTableAdmin,
     LargeTableChangeList,
-    ProviderFilter,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     as_pk,
@@ -59,6 +61,33 @@ def target_label() -> Coalesce:
         "external_ref",
         output_field=CharField(),
     )
+
+
+# Payload keys whose value is a day as Unix seconds (Chargebee's shipping_date: midnight UTC).
+UNIX_DAY_KEYS = frozenset({"shipping_date"})
+LAST_UNIX_SECOND = 253402300799  # 9999-12-31 23:59:59 UTC
+
+
+def with_readable_dates(value: Any) -> Any:
+    """`value` (recorded JSON) with each Unix-seconds day shown as "2025-01-01 (1735689600)".
+
+    The number is what was sent, so it stays; the date beside it is what a manager reads.
+    """
+    if isinstance(value, dict):
+        return {
+            key: readable_day(item) if key in UNIX_DAY_KEYS else with_readable_dates(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [with_readable_dates(item) for item in value]
+    return value
+
+
+def readable_day(value: Any) -> Any:
+    seconds = parse_int(str(value), minimum=0, maximum=LAST_UNIX_SECOND)
+    if seconds is None or isinstance(value, bool):
+        return value
+    return f"{datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC):%Y-%m-%d} ({value})"
 
 
 def requests_matching(term: str) -> QuerySet[Any]:
@@ -137,6 +166,17 @@ class ProviderCallInline(ReadOnlyInline):
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
 
+# Characters of a reason and of the first target shown in the list (whole in the tooltip).
+REASON_SHOWN = 40
+TARGET_SHOWN = 28
+
+
+def cut(text: str, length: int) -> str:
+    """`text` cut to `length` characters; the whole text in the tooltip when it was cut."""
+    short = Truncator(text).chars(length)
+    return short if short == text else format_html('<span title="{}">{}</span>', text, short)
+
+
 PAGE_FACTS = ("target_count", "first_target", "call_count", "troubled_call_count")
 
 
@@ -171,29 +211,22 @@ class ResendRequestChangeList(LargeTableChangeList):
 
 @admin.register(ResendRequest)
 class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
+    # Seven narrow columns, so the list fits a 1366-pixel screen beside the filters: the account
+    # and the channel are filters (and on the request page); long values are cut, whole on hover.
     list_display = (
-        "submitted_at",
+        "submitted",
         "submitted_by",
-        "account",
         "kind",
         "state",
-        "reason_code",
+        "reason",
         "targets_summary",
         "calls_summary",
-        "channel",
     )
-    list_display_links = ("submitted_at",)
-    list_select_related = ("submitted_by", "account")
-    list_filter = (
-        ProviderFilter,
-        "account",
-        "state",
-        "kind",
-        "channel",
-        SubmitterFilter,
-    )
+    list_display_links = ("submitted",)
+    list_select_related = ("submitted_by",)
+    list_filter = ("account", "state", "kind", "channel", SubmitterFilter)
     date_hierarchy = "submitted_at"
-    sortable_by = ("submitted_at",)
+    sortable_by = ("submitted",)
     search_fields = ("=public_id",)  # shows the box; get_search_results does the work
     search_help_text = (
         "Exact order id, customer email, provider reference, idempotency key or request id."
@@ -203,7 +236,17 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     fieldsets = (
         (
             "Who, when, what",
-            {"fields": ("submitted_by", "submitted_at", "channel", "account", "kind", "public_id")},
+            {
+                "fields": (
+                    "console_link",
+                    "submitted_by",
+                    "submitted_at",
+                    "channel",
+                    "account",
+                    "kind",
+                    "public_id",
+                )
+            },
         ),
         ("Why", {"fields": ("reason_code", "note")}),
         (
@@ -222,7 +265,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         ("Approval", {"fields": ("approved_by", "approved_at", "approval_note")}),
         ("Bookkeeping", {"classes": ("collapse",), "fields": ("intent_key",)}),
     )
-    readonly_fields = ("selection_pretty", "destination_pretty")
+    readonly_fields = ("console_link", "selection_pretty", "destination_pretty")
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ResendRequestChangeList
@@ -235,24 +278,39 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
             return queryset, False
         return queryset.filter(pk__in=requests_matching(term)), False
 
+    @admin.display(description="Submitted", ordering="submitted_at")
+    def submitted(self, obj: ResendRequest) -> str:
+        return f"{timezone.localtime(obj.submitted_at):%Y-%m-%d %H:%M}"
+
+    @admin.display(description="Reason", ordering="reason_code")
+    def reason(self, obj: ResendRequest) -> str:
+        return cut(obj.reason_code, REASON_SHOWN) or "-"
+
     @admin.display(description="Targets")
     def targets_summary(self, obj: ResendRequest) -> str:
         count = obj.target_count  # type: ignore[attr-defined]
         if not count:
             if obj.window_start:
-                return f"window from {obj.window_start:%Y-%m-%d %H:%M}"
+                return f"window from {timezone.localtime(obj.window_start):%Y-%m-%d %H:%M}"
             return "-"
-        first = Truncator(obj.first_target or "?").chars(40)  # type: ignore[attr-defined]
-        return first if count == 1 else f"{first} +{count - 1} more"
+        first = cut(obj.first_target or "?", TARGET_SHOWN)  # type: ignore[attr-defined]
+        return first if count == 1 else format_html("{} +{} more", first, count - 1)
 
     @admin.display(description="Calls")
     def calls_summary(self, obj: ResendRequest) -> str:
         count, troubled = obj.call_count, obj.troubled_call_count  # type: ignore[attr-defined]
         return f"{count} ({troubled} not ok)" if troubled else str(count)
 
+    @admin.display(description="Console")
+    def console_link(self, obj: ResendRequest) -> str:
+        return format_html(
+            '<a href="{}">Open this resend in the console</a>',
+            reverse("resends:request", args=[obj.public_id]),
+        )
+
     @admin.display(description="Selection")
     def selection_pretty(self, obj: ResendRequest) -> str:
-        return pretty_json(obj.selection)
+        return pretty_json(with_readable_dates(obj.selection))
 
     @admin.display(description="Destination")
     def destination_pretty(self, obj: ResendRequest) -> str:
@@ -321,7 +379,7 @@ class CallAttemptInline(ReadOnlyInline):
 
     @admin.display(description="Request (redacted)")
     def request_pretty(self, attempt: CallAttempt) -> str:
-        return pretty_json(redact_value(attempt.request_redacted))
+        return pretty_json(with_readable_dates(redact_value(attempt.request_redacted)))
 
 
 def call_search(term: str) -> Q:
@@ -371,7 +429,7 @@ class ProviderCallAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
     @admin.display(description="Payload")
     def payload_pretty(self, call: ProviderCall) -> str:
-        return pretty_json(redact_value(call.payload))
+        return pretty_json(with_readable_dates(redact_value(call.payload)))
 
 
 @admin.register(CallAttempt)
@@ -407,7 +465,7 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
     @admin.display(description="Request (redacted)")
     def request_pretty(self, attempt: CallAttempt) -> str:
-        return pretty_json(redact_value(attempt.request_redacted))
+        return pretty_json(with_readable_dates(redact_value(attempt.request_redacted)))
 
 
 # --- Webhooks -------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from ..inputs import prefix_upper_bound
 from ..models import LineItem, Order, ReturnInventory
 from .tables import (
     LargeTableAdmin,
-    ProviderFilter,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     pretty_json,
@@ -44,7 +43,7 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         "is_resent",
     )
     list_select_related = ("account",)
-    list_filter = (ProviderFilter, "account", "is_resent")
+    list_filter = ("account", "is_resent")
     sortable_by = ("provider_created_at",)
     search_fields = ("=external_id",)  # shows the box; get_search_results does the work
     search_help_text = "Exact order id, exact customer email, or the start of the customer name."

@@ -35,7 +35,6 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from ..inputs import parse_id, parse_int
-from ..models import Provider, ProviderAccount
 
 
 def pretty_json(value: Any) -> str:
@@ -210,22 +209,6 @@ class LargeTableAdmin(BoundedInputsAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LargeTableChangeList
-
-
-class ProviderFilter(admin.SimpleListFilter):
-    """Provider through the account ids (a handful), so the account indexes serve the list."""
-
-    title = "provider"
-    parameter_name = "provider"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(Provider.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() is None:
-            return queryset
-        accounts = ProviderAccount.objects.filter(provider=self.value())
-        return queryset.filter(account_id__in=list(accounts.values_list("id", flat=True)))
 
 
 class ReadOnlyAdminMixin:
