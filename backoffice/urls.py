@@ -4,10 +4,6 @@ from django.urls import include, path
 
 from . import health
 
-admin.site.site_header = "Resend back office: audit"
-admin.site.site_title = "Resend audit"
-admin.site.index_title = "Audit and configuration"
-
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -527,6 +527,8 @@ def run_benchmark(args: argparse.Namespace) -> list[Result]:
     from django.test import Client
     from django.urls import reverse
 
+    from resends.models import Provider, ProviderAccount
+
     client = Client()
     client.force_login(User.objects.get(username="bench_manager"))
     values = sample_values(args.runs + args.warmups)
@@ -534,6 +536,7 @@ def run_benchmark(args: argparse.Namespace) -> list[Result]:
     def pick(kind: str, param: str = "q") -> Callable[[int], dict[str, str]]:
         return lambda run: {param: values[kind][run % len(values[kind])]}
 
+    junction = ProviderAccount.objects.get(provider=Provider.JUNCTION, is_default=True).pk
     requests = reverse("admin:resends_resendrequest_changelist")
     orders = reverse("admin:resends_order_changelist")
     calls = reverse("admin:resends_providercall_changelist")
@@ -541,9 +544,9 @@ def run_benchmark(args: argparse.Namespace) -> list[Result]:
         ("requests: no filter", requests, lambda run: {}),
         ("requests: state=failed", requests, lambda run: {"state__exact": "failed"}),
         (
-            "requests: provider=junction",
+            "requests: account=junction",
             requests,
-            lambda run: {"provider": "junction"},
+            lambda run: {"account__id__exact": str(junction)},
         ),
         ("requests: search order id", requests, pick("request_order")),
         ("requests: search email", requests, pick("request_email")),

@@ -13,11 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from resends.admin_export import HEADER, csv_safe
+from resends.admin.export import HEADER, csv_safe
 from resends.models import ResendRequest
 from resends.models.audit import CallState, Channel, RequestState
 
-from .factories import (
+from ..factories import (
     LineItemFactory,
     OrderFactory,
     ProviderCallFactory,
@@ -26,11 +26,6 @@ from .factories import (
 )
 
 EXPORT_URL = reverse("admin:resends_resendrequest_export")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def export(client: Client, **params: str) -> list[dict[str, str]]:
@@ -112,21 +107,49 @@ def test_cells_a_spreadsheet_would_run_are_defused(
     client: Client, manager: User, agent: User
 ) -> None:
     ResendRequestFactory.create(
-        submitted_by=agent, reason_code='=HYPERLINK("http://evil")', note="@SUM(A1)"
+        submitted_by=agent, reason_code='=HYPERLINK("http://evil")', note=" \uff1dSUM(A1)"
     )
     client.force_login(manager)
     [row] = export(client)
     assert row["reason_code"] == '\'=HYPERLINK("http://evil")'
-    assert row["note"] == "'@SUM(A1)"
+    assert row["note"] == "' \uff1dSUM(A1)"
 
 
-@pytest.mark.parametrize("risky", ["=1+1", "+1", "-1", "@x", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "risky",
+    [
+        "=1+1",
+        "+1+1",
+        "-1+1",
+        "-A1",
+        "+cmd|' /C calc'!A0",
+        "@x",
+        "\tx",
+        "\rx",
+        " =1+1",  # spreadsheets skip leading whitespace before reading a formula
+        "\t=1+1",
+        "\n@SUM(A1)",
+        "\u3000=1+1",  # ideographic (full-width) space
+        "\uff1d1+1",  # full-width =
+        "\uff0b1+1",  # full-width +
+        "\uff0d1+1",  # full-width -
+        "\uff20SUM(A1)",  # full-width @
+        "\ufe661+1",  # small =
+        " \uff1d1+1",
+        "\ufeff=1+1",  # a byte-order mark in front
+        "-1e5",  # a number in a form the plain-number rule does not take: guarded, harmless
+    ],
+)
 def test_csv_safe_prefixes_formula_triggers(risky: str) -> None:
     assert csv_safe(risky) == "'" + risky
 
 
-@pytest.mark.parametrize("harmless", ["cb_ord_1", "a=b", "", 12, None])
+@pytest.mark.parametrize(
+    "harmless",
+    ["cb_ord_1", "a=b", "a -b", "", 12, None, "-1", "+49301234567", "-2.50", " -1,5", "1-2"],
+)
 def test_csv_safe_leaves_other_values_alone(harmless: object) -> None:
+    """Plain numbers, signed or not, cannot run anything: they stay as they are."""
     assert csv_safe(harmless) == harmless
 
 

@@ -8,6 +8,8 @@ number of targets or calls.
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -17,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import ProviderCall, ResendRequest, ResendTarget
+from ..models import ProviderCall, ResendRequest, ResendTarget
 
 CHUNK_SIZE = 2000
 TARGETS_SHOWN = 20  # per row; the rest is counted ("+N more")
@@ -47,13 +49,30 @@ REQUEST_COLUMNS = (
     "reason_code",
     "note",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# CSV injection: a spreadsheet runs a cell as a formula when it starts with one of these. Importers
+# that trim cells (LibreOffice's "Trim spaces", for one) see what follows leading whitespace, and
+# East Asian Excel reads the full-width and small forms (U+FF1D, U+FF0B, U+FF0D, U+FF20, U+FE66
+# ...) as the ASCII ones; so the guard looks past leading whitespace and invisible marks and
+# compares the first visible character's NFKC form, which maps those forms onto these four.
+FORMULA_STARTS = frozenset("=+-@")
+# A tab or carriage return at the very start counts as a trigger itself for some importers.
+CONTROL_STARTS = ("\t", "\r")
+_LEADING_BLANKS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+")
+# A plain number, signed or not ("-1", "+49301234567", "-2.50", "1,5"), cannot run anything, and
+# an apostrophe in front would show in the cell and spoil the number: such values pass as they
+# are. Anything else that starts like a formula ("-1+1", "-A1", "+cmd|...") is defused.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)*")
 
 
 def csv_safe(value: Any) -> Any:
     """Text a spreadsheet would evaluate gets a leading apostrophe; other values pass through."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if not isinstance(value, str):
+        return value
+    visible = _LEADING_BLANKS.sub("", value, count=1)
+    looks_like_formula = unicodedata.normalize("NFKC", visible[:1])[:1] in FORMULA_STARTS
+    if value.startswith(CONTROL_STARTS) or (
+        looks_like_formula and not _PLAIN_NUMBER.fullmatch(visible)
+    ):
         return "'" + value
     return value
 

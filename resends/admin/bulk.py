@@ -15,14 +15,14 @@ from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
-from .admin import ReadOnlyAdminMixin
-from .models import BulkJob, SavedFilter
+from ..models import BulkJob, SavedFilter
+from .tables import BoundedChangeList, BoundedInputsAdmin, ReadOnlyAdminMixin
 
 RUN_HISTORY = 20
 
 
 @admin.register(BulkJob)
-class BulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BulkJobAdmin(ReadOnlyAdminMixin, BoundedInputsAdmin):
     list_display = (
         "id",
         "kind",
@@ -48,7 +48,7 @@ class BulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SavedFilter)
-class SavedFilterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SavedFilterAdmin(ReadOnlyAdminMixin, BoundedInputsAdmin):
     """Saved on the new-bulk-job page by managers; here to audit them and the jobs they made."""
 
     list_display = (
@@ -113,6 +113,9 @@ class ScheduleAdmin(PeriodicTaskAdmin):
         ("Runs", {"fields": ("timezone", "run_history")}),
     )
 
+    def get_changelist(self, request: Any, **kwargs: Any) -> type[BoundedChangeList]:
+        return BoundedChangeList
+
     def get_queryset(self, request: Any) -> Any:
         runs = (
             BulkJob.objects.filter(schedule_name=OuterRef("name"))
@@ -135,6 +138,10 @@ class ScheduleAdmin(PeriodicTaskAdmin):
 
     @admin.display(description=f"Last {RUN_HISTORY} runs")
     def run_history(self, task: PeriodicTask) -> str:
+        if task.pk is None or not task.name:
+            # The add page: an unsaved task's empty name would match every console job, which
+            # has no schedule name and no slot.
+            return "No runs yet."
         jobs = BulkJob.objects.filter(schedule_name=task.name).order_by("-slot")[:RUN_HISTORY]
         if not jobs:
             return "No runs yet."
