@@ -179,7 +179,7 @@ def cmd_test(args: argparse.Namespace) -> None:
     # not notice when a setting's type changes, and a stale one hides errors (a full run is ~5 s).
     run(PY, "-m", "mypy", "--no-incremental", *MYPY_PATHS, env=sqlite_env)
     say("import contracts (layers, no cycles)")
-    run(VENV / "bin" / "lint-imports", "--no-cache", env=sqlite_env)
+    run(VENV / "bin" / "lint-imports", "--no-cache", "--no-logo", env=sqlite_env)
     say("missing migrations?")
     run(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=sqlite_env)
     say("manage.py check --deploy with production-like settings")
