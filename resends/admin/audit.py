@@ -282,7 +282,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     def submitted(self, obj: ResendRequest) -> str:
         return f"{timezone.localtime(obj.submitted_at):%Y-%m-%d %H:%M}"
 
-    @admin.display(description="Reason", ordering="reason_code")
+    @admin.display(description="Reason")
     def reason(self, obj: ResendRequest) -> str:
         return cut(obj.reason_code, REASON_SHOWN) or "-"
 

@@ -41,7 +41,7 @@ def long_requests(manager: User, second_manager: User) -> None:
             kind=kind,
             state=state,
             channel=Channel.SCHEDULE,
-            reason_code="Damaged in transit: the customer sent photos of a crushed box " * 2,
+            reason_code="Damaged in transit: the customer sent photos of a crushed box and a torn label",
         )
         order = OrderFactory.create(
             external_id=f"cb_ord_{number}" + "7" * 40, account=request.account
