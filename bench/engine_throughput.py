@@ -36,6 +36,10 @@ def prepare_environment(sandbox_urls: dict[str, str]) -> dict[str, str]:
         "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": BROKER,
         "LOG_LEVEL": "WARNING",
+        # The engine's own cost, not the rate budget's spacing (bulk_throughput measures that).
+        "JUNCTION_RATE_PER_SECOND": "0",
+        "CHARGEBEE_RATE_PER_SECOND": "0",
+        "RETURNHELPER_RATE_PER_SECOND": "0",
         **sandbox_urls,
     }
     os.environ.update(env)

@@ -65,8 +65,11 @@ def chargebee_check(
     reason: str,
     shipping_date: date | None,
     exclude_call: ProviderCall | None = None,
+    in_flight: int | None = None,
 ) -> list[rules.Problem]:
-    in_flight = chargebee_open_calls(order.account, order.external_id)
+    """`in_flight`: the order's open resend calls, when the caller has counted them already."""
+    if in_flight is None:
+        in_flight = chargebee_open_calls(order.account, order.external_id)
     if exclude_call is not None and exclude_call.state in OPEN_CALL_STATES:
         in_flight -= 1
     return [

@@ -47,13 +47,13 @@ from ..selectors.bulk_selection import (
 )
 from . import notify
 from .bulk_jobs import ring
-from .requests import Submitted
+from .requests import Intent, Submitted, create_requests
 from .retry import retry_failed
 from .submit import (
-    submit_chargebee_resend,
-    submit_junction_orders,
+    chargebee_intent,
+    junction_orders_intent,
+    returnhelper_intent,
     submit_junction_window,
-    submit_returnhelper_resend,
 )
 
 
@@ -113,17 +113,20 @@ def _fan_out_orders(job: BulkJob, room: int) -> None:
     per_request = rules.junction_batch_size() if job.kind == BulkKind.JUNCTION_ORDERS else 1
     wanted = room * per_request
     busy = orders_in_progress(job.account, after_order=job.cursor, excluding_job=job)
-    candidates = list(
-        matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)[: wanted * 4]
-    )
+    candidates = matching_orders(job.account, job.criteria).filter(pk__gt=job.cursor)
+    if job.kind == BulkKind.CHARGEBEE_FULL:
+        # Locked, as an agent's submit locks its order, so the 5-resend cap counts what is in
+        # flight right now; a few hundred rows for the moment of this step's transaction.
+        candidates = candidates.select_related("account").select_for_update(of=("self",))
+    scanned_rows = list(candidates[: wanted * 4])
     in_flight = (
-        chargebee_calls_in_flight(job.account, [o.external_id for o in candidates])
+        chargebee_calls_in_flight(job.account, [o.external_id for o in scanned_rows])
         if job.kind == BulkKind.CHARGEBEE_FULL
         else None
     )
     batch: list[Order] = []
     scanned = 0
-    for order in candidates:
+    for order in scanned_rows:
         scanned += 1
         job.cursor = order.pk
         job.considered += 1
@@ -141,11 +144,14 @@ def _fan_out_orders(job: BulkJob, room: int) -> None:
     if scanned < wanted * 4 and len(batch) < wanted:
         job.fanout_done = True  # the filter has nothing after the cursor
     if job.kind == BulkKind.JUNCTION_ORDERS:
-        for chunk in rules.junction_batches([o.external_id for o in batch], per_request):
-            _submit(job, chunk[0], _junction_orders(job, chunk))
+        known = {o.external_id: o.pk for o in batch}
+        chunks = rules.junction_batches(list(known), per_request)
+        _submit_all(job, [(_junction_orders(job, chunk, known), 1) for chunk in chunks])
     else:
-        for order in batch:
-            _submit(job, order.external_id, _chargebee_full(job, order))
+        assert in_flight is not None
+        _submit_all(
+            job, [(_chargebee_full(job, order, in_flight[order.external_id]), 1) for order in batch]
+        )
 
 
 def _fan_out_inventories(job: BulkJob, room: int) -> None:
@@ -182,15 +188,19 @@ def _fan_out_inventories(job: BulkJob, room: int) -> None:
     busy = inventories_in_progress(job.account, after_order=job.cursor, excluding_job=job)
     orders = Order.objects.in_bulk(order_ids)
     by_order: dict[int, list[ReturnInventory]] = defaultdict(list)
-    for item in items.filter(order_id__in=order_ids).order_by("order_id", "pk"):
+    # Locked, as an agent's submit locks its items, while the step decides and writes.
+    locked = items.filter(order_id__in=order_ids).select_related("account")
+    for item in locked.select_for_update(of=("self",)).order_by("order_id", "pk"):
         by_order[item.order_id].append(item)  # type: ignore[index]
     made = 0
+    entries: list[tuple[Intent | RuleViolation, int]] = []
     for order_id in order_ids:
         shipment = routes.shipment(rules.returnhelper_order_destination(orders[order_id]))
         try:
             destination_skip = routes.skip_reason(shipment)
+            services = routes.services_to(shipment.get("shipmentCountryCode", ""))
         except ReferenceUnavailable:
-            return  # a service list could not be loaded: this order again at the next step
+            break  # a service list could not be loaded: this order again at the next step
         job.cursor = order_id
         sendable = []
         for item in by_order[order_id]:
@@ -205,12 +215,19 @@ def _fan_out_inventories(job: BulkJob, room: int) -> None:
         elif sendable:
             for group in rules.returnhelper_split(sendable):
                 key = f"rh:{order_id}:{group[0].pk}"
-                _submit(job, key, _returnhelper(job, group, shipment, routes), items=len(group))
+                intent = returnhelper_intent(
+                    actor=job.created_by, locked=sorted(group, key=lambda inv: inv.pk),
+                    shipment=shipment, countries=routes.countries, service_types=services,
+                    note=job.note, intent_key=_key(job, key), channel=Channel.BULK, bulk_job=job,
+                )  # fmt: skip
+                entries.append((intent, len(group)))
                 made += 1
         if made >= room:
-            return
-    if len(order_ids) < limit:
-        job.fanout_done = True  # no customer's order after the cursor
+            break
+    else:
+        if len(order_ids) < limit:
+            job.fanout_done = True  # no customer's order after the cursor
+    _submit_all(job, entries)
 
 
 def _count_orderless(job: BulkJob, items: Any, routes: ReturnHelperRoutes) -> None:
@@ -227,12 +244,28 @@ def _count_skip(job: BulkJob, reason: str, items: int = 1) -> None:
     job.skip_counts = {**job.skip_counts, reason: job.skip_counts.get(reason, 0) + items}
 
 
+def _key(job: BulkJob, key: str) -> str:
+    return f"bulk:{job.public_id}:{key}"
+
+
+def _submit_all(job: BulkJob, entries: list[tuple[Intent | RuleViolation, int]]) -> None:
+    """Write the step's resends at once, each an ordinary request of the job; a refusal or an
+    identical resend elsewhere is a skip (of each of its items)."""
+    intents = [entry for entry, _ in entries if isinstance(entry, Intent)]
+    written = iter(create_requests(intents))
+    for entry, items in entries:
+        outcome = next(written) if isinstance(entry, Intent) else entry
+        if isinstance(outcome, RuleViolation):
+            _count_skip(job, outcome.problems[0].message[:120], items)
+        elif not outcome.created and outcome.request.bulk_job_id != job.pk:
+            _count_skip(job, rules.SKIP_RECENT, items)
+
+
 def _submit(job: BulkJob, key: str, make: Any, *, items: int = 1) -> None:
-    """Create one resend for the job; a refusal or an identical resend elsewhere is a skip (of
-    each of its `items`)."""
+    """Create one resend for the job with a single-submit service (a window, a retry)."""
     try:
         with transaction.atomic():
-            submitted: Submitted = make(f"bulk:{job.public_id}:{key}")
+            submitted: Submitted = make(_key(job, key))
             if submitted.created:
                 ResendRequest.objects.filter(pk=submitted.request.pk).update(bulk_job=job)
             elif submitted.request.bulk_job_id != job.pk:
@@ -241,17 +274,19 @@ def _submit(job: BulkJob, key: str, make: Any, *, items: int = 1) -> None:
         _count_skip(job, violation.problems[0].message[:120], items)
 
 
-def _chargebee_full(job: BulkJob, order: Order) -> Any:
-    return lambda key: submit_chargebee_resend(
-        actor=job.created_by, order=order, lines=None, reason=job.reason_code,
-        note=job.note, intent_key=key, channel=Channel.BULK,
+def _chargebee_full(job: BulkJob, order: Order, in_flight: int) -> Intent:
+    return chargebee_intent(
+        actor=job.created_by, order=order, lines=None, reason=job.reason_code, note=job.note,
+        shipping_date=None, intent_key=_key(job, order.external_id), channel=Channel.BULK,
+        in_flight=in_flight, bulk_job=job,
     )  # fmt: skip
 
 
-def _junction_orders(job: BulkJob, ids: list[str]) -> Any:
-    return lambda key: submit_junction_orders(
-        actor=job.created_by, account=job.account, order_ids=ids, note=job.note,
-        intent_key=key, channel=Channel.BULK,
+def _junction_orders(job: BulkJob, chunk: list[str], known: dict[str, int]) -> Intent:
+    ids, problems = rules.junction_parse_order_ids(chunk)
+    return junction_orders_intent(
+        actor=job.created_by, account=job.account, ids=ids, known=known, problems=problems,
+        note=job.note, intent_key=_key(job, chunk[0]), channel=Channel.BULK, bulk_job=job,
     )  # fmt: skip
 
 
@@ -266,17 +301,6 @@ def _junction_window(job: BulkJob) -> Any:
         )  # fmt: skip
 
     return make
-
-
-def _returnhelper(
-    job: BulkJob, group: list[ReturnInventory], shipment: dict[str, str], routes: ReturnHelperRoutes
-) -> Any:
-    country = shipment.get("shipmentCountryCode", "")
-    return lambda key: submit_returnhelper_resend(
-        actor=job.created_by, inventories=group, shipment=shipment, countries=routes.countries,
-        service_types=routes.services_to(country), note=job.note, intent_key=key,
-        channel=Channel.BULK,
-    )  # fmt: skip
 
 
 def _fan_out_retry(job: BulkJob, room: int) -> None:

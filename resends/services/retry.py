@@ -13,7 +13,7 @@ from ..checks import RETRYABLE_OPERATIONS, failed_calls, retry_problems
 from ..models import ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import ResendKind
 from ..rules import RuleViolation
-from .requests import PlannedCall, Submitted, already_submitted, create_request
+from .requests import Intent, PlannedCall, Submitted, already_submitted, create_request
 
 
 def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Submitted:
@@ -26,26 +26,30 @@ def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Sub
             raise RuleViolation(retry_problems(request, failed))
         whole = len(failed) == request.calls.filter(operation__in=RETRYABLE_OPERATIONS).count()
         return create_request(
-            actor=actor,
-            account=request.account,
-            kind=request.kind,
-            intent_key=intent_key,
-            channel=request.channel,
-            selection={**request.selection, "retry_of": request.pk},
-            same_as=["retry", [call.payload for call in failed]],
-            # Retrying everything is the same intent as the original: a second agent's resend
-            # of the same thing in the meantime is found instead of sent again.
-            print_=request.fingerprint if whole else "",
-            targets=_targets(request, failed),
-            calls=[PlannedCall(call.operation, call.subject, call.payload) for call in failed],
-            check=lambda: retry_problems(request, failed),
-            retry_of=request,
-            reason_code=request.reason_code,
-            note=request.note,
-            shipping_date=request.shipping_date,
-            destination=request.destination,
-            window_start=request.window_start,
-            window_end=request.window_end,
+            Intent(
+                actor=actor,
+                account=request.account,
+                kind=request.kind,
+                intent_key=intent_key,
+                channel=request.channel,
+                selection={**request.selection, "retry_of": request.pk},
+                same_as=["retry", [call.payload for call in failed]],
+                # Retrying everything is the same intent as the original: a second agent's
+                # resend of the same thing in the meantime is found instead of sent again.
+                print_=request.fingerprint if whole else "",
+                targets=_targets(request, failed),
+                calls=[PlannedCall(call.operation, call.subject, call.payload) for call in failed],
+                check=lambda: retry_problems(request, failed),
+                fields={
+                    "retry_of": request,
+                    "reason_code": request.reason_code,
+                    "note": request.note,
+                    "shipping_date": request.shipping_date,
+                    "destination": request.destination,
+                    "window_start": request.window_start,
+                    "window_end": request.window_end,
+                },
+            )
         )
 
 

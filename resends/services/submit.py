@@ -1,6 +1,9 @@
 """Submitting a resend of each kind: the payload the provider gets, the targets it is about, and
 the rules that must hold (checked again with the order or items locked), written through
-requests.create_request in one transaction and rung for a worker after commit."""
+requests.create_request in one transaction and rung for a worker after commit.
+
+Each kind has an `*_intent` builder (what to write and which rules hold) that the single submit
+below and a bulk job's window (bulk_run.py, many intents at once) share."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from ..checks import chargebee_check, returnhelper_check
 from ..models import LineItem, Order, ProviderAccount, ProviderCall, ResendTarget, ReturnInventory
 from ..models.audit import Channel, ResendKind
 from ..rules import RuleViolation
-from .requests import PlannedCall, Submitted, already_submitted, create_request
+from .requests import Intent, PlannedCall, Submitted, already_submitted, create_request
 
 Op = ProviderCall.Operation
 
@@ -40,6 +43,51 @@ def chargebee_payload(
     }
 
 
+def chargebee_intent(
+    *,
+    actor: User,
+    order: Order,
+    lines: Sequence[tuple[LineItem, int]] | None,
+    reason: str,
+    note: str,
+    shipping_date: date | None,
+    intent_key: str,
+    channel: str,
+    in_flight: int | None = None,
+    **fields: Any,
+) -> Intent:
+    """`order` locked by the caller; `in_flight`: its open resend calls, when already counted."""
+    partial = bool(lines)
+    payload = chargebee_payload(order, lines, reason, shipping_date)
+    targets = (
+        [
+            ResendTarget(order=order, line_item=line, quantity=qty, external_ref=line.external_id)
+            for line, qty in lines or []
+        ]
+        if partial
+        else [ResendTarget(order=order, external_ref=order.external_id)]
+    )
+    return Intent(
+        actor=actor,
+        account=order.account,
+        kind=ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL,
+        intent_key=intent_key,
+        channel=channel,
+        selection=payload,
+        same_as=[payload["order_id"], sorted((x["id"], x["quantity"]) for x in payload["lines"])],
+        targets=targets,
+        calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
+        check=lambda: chargebee_check(
+            order=order,
+            lines=lines,
+            reason=reason,
+            shipping_date=shipping_date,
+            in_flight=in_flight,
+        ),
+        fields={"reason_code": reason, "note": note, "shipping_date": shipping_date, **fields},
+    )
+
+
 def submit_chargebee_resend(
     *,
     actor: User,
@@ -56,40 +104,55 @@ def submit_chargebee_resend(
         return found
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("account").get(pk=order.pk)
-        partial = bool(lines)
-        kind = ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL
-        payload = chargebee_payload(order, lines, reason, shipping_date)
-        same_as = [payload["order_id"], sorted((x["id"], x["quantity"]) for x in payload["lines"])]
-        targets = (
-            [
-                ResendTarget(
-                    order=order, line_item=line, quantity=qty, external_ref=line.external_id
-                )
-                for line, qty in lines or []
-            ]
-            if partial
-            else [ResendTarget(order=order, external_ref=order.external_id)]
-        )
         return create_request(
-            actor=actor,
-            account=order.account,
-            kind=kind,
-            intent_key=intent_key,
-            channel=channel,
-            selection=payload,
-            same_as=same_as,
-            targets=targets,
-            calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
-            check=lambda: chargebee_check(
-                order=order, lines=lines, reason=reason, shipping_date=shipping_date
-            ),
-            reason_code=reason,
-            note=note,
-            shipping_date=shipping_date,
+            chargebee_intent(
+                actor=actor,
+                order=order,
+                lines=lines,
+                reason=reason,
+                note=note,
+                shipping_date=shipping_date,
+                intent_key=intent_key,
+                channel=channel,
+            )
         )
 
 
 # --- Junction -------------------------------------------------------------------------------
+def junction_orders_intent(
+    *,
+    actor: User,
+    account: ProviderAccount,
+    ids: list[str],
+    known: dict[str, int],
+    problems: list[rules.Problem],
+    note: str,
+    intent_key: str,
+    channel: str,
+    **fields: Any,
+) -> Intent:
+    """`ids` already parsed (rules.junction_parse_order_ids, whose `problems` they come with);
+    `known`: our mirror's order pk for each id it holds."""
+    return Intent(
+        actor=actor,
+        account=account,
+        kind=ResendKind.JUNCTION_ORDERS,
+        intent_key=intent_key,
+        channel=channel,
+        selection={"order_ids": ids},
+        same_as=sorted(ids),
+        targets=[ResendTarget(order_id=known.get(i), external_ref=i) for i in ids],
+        calls=[
+            PlannedCall(
+                Op.JUNCTION_RESEND_EVENTS, batch[0] if len(batch) == 1 else "", {"order_ids": batch}
+            )
+            for batch in rules.junction_batches(ids)
+        ],
+        check=lambda: problems,
+        fields={"note": note, **fields},
+    )
+
+
 def submit_junction_orders(
     *,
     actor: User,
@@ -107,26 +170,18 @@ def submit_junction_orders(
     known = dict(
         Order.objects.filter(account=account, external_id__in=ids).values_list("external_id", "pk")
     )
-    targets = [ResendTarget(order_id=known.get(i), external_ref=i) for i in ids]
-    calls = [
-        PlannedCall(
-            Op.JUNCTION_RESEND_EVENTS, batch[0] if len(batch) == 1 else "", {"order_ids": batch}
-        )
-        for batch in rules.junction_batches(ids)
-    ]
     with transaction.atomic():
         return create_request(
-            actor=actor,
-            account=account,
-            kind=ResendKind.JUNCTION_ORDERS,
-            intent_key=intent_key,
-            channel=channel,
-            selection={"order_ids": ids},
-            same_as=sorted(ids),
-            targets=targets,
-            calls=calls,
-            check=lambda: problems,
-            note=note,
+            junction_orders_intent(
+                actor=actor,
+                account=account,
+                ids=ids,
+                known=known,
+                problems=problems,
+                note=note,
+                intent_key=intent_key,
+                channel=channel,
+            )
         )
 
 
@@ -139,6 +194,7 @@ def submit_junction_window(
     note: str = "",
     intent_key: str,
     channel: str = Channel.WEB,
+    **fields: Any,
 ) -> Submitted:
     if found := already_submitted(intent_key):
         return found
@@ -154,19 +210,19 @@ def submit_junction_window(
     ]
     with transaction.atomic():
         return create_request(
-            actor=actor,
-            account=account,
-            kind=ResendKind.JUNCTION_WINDOW,
-            intent_key=intent_key,
-            channel=channel,
-            selection={"start_at": _iso(start), "end_at": _iso(end)},
-            same_as=[_iso(start), _iso(end)],
-            targets=[ResendTarget(external_ref=f"{_iso(start)}..{_iso(end)}"[:64])],
-            calls=calls,
-            check=lambda: problems,
-            note=note,
-            window_start=start,
-            window_end=end,
+            Intent(
+                actor=actor,
+                account=account,
+                kind=ResendKind.JUNCTION_WINDOW,
+                intent_key=intent_key,
+                channel=channel,
+                selection={"start_at": _iso(start), "end_at": _iso(end)},
+                same_as=[_iso(start), _iso(end)],
+                targets=[ResendTarget(external_ref=f"{_iso(start)}..{_iso(end)}"[:64])],
+                calls=calls,
+                check=lambda: problems,
+                fields={"note": note, "window_start": start, "window_end": end, **fields},
+            )
         )
 
 
@@ -175,6 +231,40 @@ def _iso(moment: datetime) -> str:
 
 
 # --- Return Helper --------------------------------------------------------------------------
+def returnhelper_intent(
+    *,
+    actor: User,
+    locked: Sequence[ReturnInventory],
+    shipment: dict[str, str],
+    countries: Sequence[str] | None,
+    service_types: Sequence[str] | None,
+    note: str,
+    intent_key: str,
+    channel: str,
+    **fields: Any,
+) -> Intent:
+    """`locked`: the items, locked by the caller, in pk order."""
+    # An id that is not a number is refused by returnhelper_group_problems (in `check`).
+    ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
+    payload = {"inventory_ids": ids, "shipment": shipment, "description": "", "remarks": note[:500]}
+    return Intent(
+        actor=actor,
+        account=locked[0].account,
+        kind=ResendKind.RETURNHELPER,
+        intent_key=intent_key,
+        channel=channel,
+        selection={"inventory_ids": ids, "shipment": shipment},
+        same_as=ids,
+        targets=[
+            ResendTarget(inventory=inv, order_id=inv.order_id, external_ref=inv.external_id)
+            for inv in locked
+        ],
+        calls=[PlannedCall(Op.RETURNHELPER_CREATE_RESEND, ",".join(map(str, ids))[:64], payload)],
+        check=lambda: returnhelper_check(locked, shipment, countries, service_types),
+        fields={"note": note, "destination": shipment, **fields},
+    )
+
+
 def submit_returnhelper_resend(
     *,
     actor: User,
@@ -199,30 +289,15 @@ def submit_returnhelper_resend(
         )
         if not locked:
             raise RuleViolation([rules.Problem("inventories", "Pick at least one item.")])
-        # An id that is not a number is refused by returnhelper_group_problems (in `check`).
-        ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
-        payload = {
-            "inventory_ids": ids,
-            "shipment": shipment,
-            "description": "",
-            "remarks": note[:500],
-        }
         return create_request(
-            actor=actor,
-            account=locked[0].account,
-            kind=ResendKind.RETURNHELPER,
-            intent_key=intent_key,
-            channel=channel,
-            selection={"inventory_ids": ids, "shipment": shipment},
-            same_as=ids,
-            targets=[
-                ResendTarget(inventory=inv, order_id=inv.order_id, external_ref=inv.external_id)
-                for inv in locked
-            ],
-            calls=[
-                PlannedCall(Op.RETURNHELPER_CREATE_RESEND, ",".join(map(str, ids))[:64], payload)
-            ],
-            check=lambda: returnhelper_check(locked, shipment, countries, service_types),
-            note=note,
-            destination=shipment,
+            returnhelper_intent(
+                actor=actor,
+                locked=locked,
+                shipment=shipment,
+                countries=countries,
+                service_types=service_types,
+                note=note,
+                intent_key=intent_key,
+                channel=channel,
+            )
         )
