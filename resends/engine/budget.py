@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from .. import counters
 from ..models import ProviderAccount, RateBudgetState
 from ..models.audit import Lane
 
@@ -100,7 +101,10 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     rate = rate_per_second(account)
     if rate <= 0:
         return FREE  # 0 means unlimited
-    return store().reserve(account.pk, slot_interval(rate), lane)
+    slot = store().reserve(account.pk, slot_interval(rate), lane)
+    if not slot.reserved:  # /metrics: resends_rate_budget_waits_total, shared by every worker
+        counters.add(counters.BUDGET_WAITS, account=account.code, lane=lane.value)
+    return slot
 
 
 def depart(account: ProviderAccount) -> None:

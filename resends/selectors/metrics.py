@@ -1,0 +1,83 @@
+"""What /metrics reports about resends, each read bounded by the number of keys, never by the
+number of calls: the calls come from the counts the triggers keep (services/call_counts.py), bulk
+jobs from their state index, the rate budget and the shared counters from Redis (or their rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+
+from .. import counters
+from ..engine import budget
+from ..models import BulkJob, CallCount, ProviderAccount
+
+
+@dataclass(frozen=True)
+class CallCountRow:
+    provider: str
+    account: str
+    operation: str
+    state: str
+    error_class: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AccountBudget:
+    provider: str
+    account: str
+    rate_per_second: float  # 0: unlimited
+    state: budget.BudgetState | None  # None when unlimited (nothing is kept)
+
+
+def call_counts() -> list[CallCountRow]:
+    """Provider calls by account, operation, state and error class (one query over the folded
+    counts and the rows appended since the last fold)."""
+    rows = (
+        CallCount.objects.values(
+            "account__provider", "account__code", "operation", "state", "error_class"
+        )
+        .annotate(count=Sum("n"))
+        .order_by()
+    )
+    return [
+        CallCountRow(
+            provider=row["account__provider"] or "",
+            account=row["account__code"] or "",
+            operation=row["operation"],
+            state=row["state"],
+            error_class=row["error_class"],
+            count=int(row["count"] or 0),
+        )
+        for row in rows
+        if row["count"]
+    ]
+
+
+def bulk_jobs_by_state() -> dict[str, int]:
+    counted = BulkJob.objects.values_list("state").annotate(n=Count("id")).order_by()
+    return {state: n for state, n in counted}
+
+
+def account_budgets() -> list[AccountBudget]:
+    found = []
+    for account in ProviderAccount.objects.filter(is_active=True).order_by("provider", "code"):
+        rate = budget.rate_per_second(account)
+        state = budget.state(account) if rate > 0 else None
+        found.append(AccountBudget(account.provider, account.code, rate, state))
+    return found
+
+
+def budget_waits() -> dict[counters.Labels, int]:
+    """Times a request was told to wait for a sending slot, by account and lane."""
+    return counters.read(counters.BUDGET_WAITS)
+
+
+def webhooks_received() -> dict[counters.Labels, int]:
+    return counters.read(counters.WEBHOOKS_RECEIVED)
+
+
+def webhooks_rejected() -> dict[counters.Labels, int]:
+    return counters.read(counters.WEBHOOKS_REJECTED)
