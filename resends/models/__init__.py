@@ -2,7 +2,7 @@ from .accounts import Provider, ProviderAccount
 from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
 from .budget import RateBudgetState
 from .bulk import BulkJob, BulkKind, BulkState
-from .metrics import CallCount, SharedCounter
+from .metrics import CallCount, CallCountChange, SharedCounter
 from .mirrors import LineItem, Order, ReturnInventory
 from .saved_filter import SavedFilter
 from .webhooks import WebhookEvent
@@ -13,6 +13,7 @@ __all__ = [
     "BulkState",
     "CallAttempt",
     "CallCount",
+    "CallCountChange",
     "ErrorClass",
     "LineItem",
     "Order",

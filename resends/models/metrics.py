@@ -6,14 +6,39 @@ from .accounts import ProviderAccount
 
 
 class CallCount(models.Model):
-    """Provider calls by account, operation, state and error class, as signed deltas.
+    """Provider calls by account, operation, state and error class, as last folded by beat; the
+    changes since are CallCountChange rows. The count of a key is its `n` plus its changes.
 
-    Written only by database triggers on the provider-call table (resends/call_counts.py): a new
-    call adds +1 to its key, a change of state (or error class) adds -1 to the old key and +1 to
-    the new, in the same transaction as the change, whichever code made it. Appending rows
-    instead of updating one row per key means concurrent workers never wait on each other (nor
-    deadlock); beat folds the rows into one per key every minute. The count of a key is the sum
-    of its rows."""
+    Kept by database triggers on the provider-call table (resends/services/call_counts.py), so
+    every change of a call's state is counted whichever code makes it, in the same transaction."""
+
+    account = models.ForeignKey(
+        ProviderAccount,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    operation = models.CharField(max_length=40)
+    state = models.CharField(max_length=20)
+    error_class = models.CharField(max_length=10, blank=True)
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "operation", "state", "error_class"], name="call_count_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.state}: {self.n}"
+
+
+class CallCountChange(models.Model):
+    """+1 for a new call's key; -1 for the old key and +1 for the new one when a call changes
+    state (or error class). Written only by the triggers, in the transaction of the change.
+    Appended rather than added to one row per key, so concurrent workers never wait on each
+    other (nor deadlock); beat folds them into CallCount every minute."""
 
     account = models.ForeignKey(
         ProviderAccount,
@@ -25,7 +50,7 @@ class CallCount(models.Model):
     operation = models.CharField(max_length=40)
     state = models.CharField(max_length=20)
     error_class = models.CharField(max_length=10, blank=True)
-    n = models.BigIntegerField()
+    n = models.SmallIntegerField()
 
     def __str__(self) -> str:
         return f"{self.operation} {self.state} {self.n:+d}"

@@ -5,13 +5,14 @@ jobs from their state index, the rate budget and the shared counters from Redis 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
 from .. import counters
 from ..engine import budget
-from ..models import BulkJob, CallCount, ProviderAccount
+from ..models import BulkJob, CallCount, CallCountChange, ProviderAccount
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,26 @@ class AccountBudget:
 
 
 def call_counts() -> list[CallCountRow]:
-    """Provider calls by account, operation, state and error class (one query over the folded
-    counts and the rows appended since the last fold)."""
-    rows = (
-        CallCount.objects.values(
-            "account__provider", "account__code", "operation", "state", "error_class"
-        )
-        .annotate(count=Sum("n"))
-        .order_by()
-    )
+    """Provider calls by account, operation, state and error class: the folded counts plus the
+    changes appended since the last fold (two queries over a few hundred rows at most)."""
+    key = ("account__provider", "account__code", "operation", "state", "error_class")
+    totals: Counter[tuple[str, ...]] = Counter()
+    for *labels, n in CallCount.objects.values_list(*key, "n"):
+        totals[tuple(labels)] += n
+    changes = CallCountChange.objects.values_list(*key).annotate(n=Sum("n")).order_by()
+    for *labels, n in changes:
+        totals[tuple(labels)] += n or 0
     return [
         CallCountRow(
-            provider=row["account__provider"] or "",
-            account=row["account__code"] or "",
-            operation=row["operation"],
-            state=row["state"],
-            error_class=row["error_class"],
-            count=int(row["count"] or 0),
+            provider=provider or "",
+            account=account or "",
+            operation=operation,
+            state=state,
+            error_class=error_class,
+            count=count,
         )
-        for row in rows
-        if row["count"]
+        for (provider, account, operation, state, error_class), count in sorted(totals.items())
+        if count
     ]
 
 

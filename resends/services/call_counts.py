@@ -1,10 +1,11 @@
 """The provider calls counted by account, operation, state and error class (models/metrics.py
-CallCount), so that /metrics never counts 3M rows.
+CallCount and CallCountChange), so that /metrics never counts 3M rows.
 
 Database triggers write the counts, so every change of a call's state is counted whichever code
 makes it (the engine, a webhook, a cancel, a bulk UPDATE, the admin) and in the same transaction:
 a rolled-back change is not counted. Each change appends signed rows (no shared row to lock, so
-workers never wait on each other); `compact` (beat, every minute) folds them into one per key.
+workers never wait on each other); `compact` (beat, every minute) folds them into CallCount, one
+row per key, and leaves the change table empty, so that it stays a few pages long.
 
 Deleting calls is not counted: nothing in the application deletes one (every reference to a call
 protects it). If rows are ever deleted by hand, `rebuild()` counts them again.
@@ -17,7 +18,7 @@ import logging
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ..models import CallCount, ProviderCall
+from ..models import CallCount, CallCountChange, ProviderCall
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,12 @@ SQLITE_TRIGGERS = (f"{TRIGGER}_insert", f"{TRIGGER}_update")
 
 
 def _tables() -> tuple[str, str]:
-    return ProviderCall._meta.db_table, CallCount._meta.db_table
+    """The calls, and the changes the triggers append."""
+    return ProviderCall._meta.db_table, CallCountChange._meta.db_table
 
 
 def _postgresql_sql() -> list[str]:
-    calls, counts = _tables()
+    calls, changes = _tables()
     columns = ", ".join(KEY)
     old = ", ".join(f"OLD.{c}" for c in KEY)
     new = ", ".join(f"NEW.{c}" for c in KEY)
@@ -42,9 +44,9 @@ def _postgresql_sql() -> list[str]:
                 IF ({old}) IS NOT DISTINCT FROM ({new}) THEN
                     RETURN NULL;
                 END IF;
-                INSERT INTO {counts} ({columns}, n) VALUES ({old}, -1);
+                INSERT INTO {changes} ({columns}, n) VALUES ({old}, -1);
             END IF;
-            INSERT INTO {counts} ({columns}, n) VALUES ({new}, 1);
+            INSERT INTO {changes} ({columns}, n) VALUES ({new}, 1);
             RETURN NULL;
         END $$""",
         f"DROP TRIGGER IF EXISTS {TRIGGER} ON {calls}",
@@ -54,7 +56,7 @@ def _postgresql_sql() -> list[str]:
 
 
 def _sqlite_sql() -> list[str]:
-    calls, counts = _tables()
+    calls, changes = _tables()
     columns = ", ".join(KEY)
     old = ", ".join(f"OLD.{c}" for c in KEY)
     new = ", ".join(f"NEW.{c}" for c in KEY)
@@ -64,10 +66,10 @@ def _sqlite_sql() -> list[str]:
         f"DROP TRIGGER IF EXISTS {insert}",
         f"DROP TRIGGER IF EXISTS {update}",
         f"""CREATE TRIGGER {insert} AFTER INSERT ON {calls} BEGIN
-            INSERT INTO {counts} ({columns}, n) VALUES ({new}, 1);
+            INSERT INTO {changes} ({columns}, n) VALUES ({new}, 1);
         END""",
         f"""CREATE TRIGGER {update} AFTER UPDATE OF {columns} ON {calls} WHEN {changed} BEGIN
-            INSERT INTO {counts} ({columns}, n) VALUES ({old}, -1), ({new}, 1);
+            INSERT INTO {changes} ({columns}, n) VALUES ({old}, -1), ({new}, 1);
         END""",
     ]
 
@@ -117,9 +119,9 @@ def ensure_installed(using: str = "default") -> bool:
     SQLite, Django rebuilds a table to alter it, and the rebuilt table has no triggers), counting
     again from the calls. True when it had to."""
     connection = connections[using]
-    calls, counts = _tables()
+    calls, changes = _tables()
     present = set(connection.introspection.table_names())
-    if calls not in present or counts not in present or installed(connection):
+    if not {calls, changes, CallCount._meta.db_table} <= present or installed(connection):
         return False
     log.warning("provider-call count triggers were missing: installing them and counting again")
     install(connection)
@@ -135,55 +137,55 @@ def rebuild(using: str = "default") -> None:
 
 
 def compact(using: str = "default") -> int:
-    """Fold the appended rows into one per key (beat runs this every minute). Returns how many
-    rows were folded."""
+    """Fold the appended changes into one count per key (beat runs this every minute). Returns
+    how many changes were folded."""
     connection = connections[using]
-    _, counts = _tables()
+    _, changes = _tables()
+    counts = CallCount._meta.db_table
     columns = ", ".join(KEY)
+    # Keys in a fixed order, so that two folds at once take the count rows' locks in one order.
+    add = (
+        f"INSERT INTO {counts} ({columns}, n) {{rows}}"
+        f" ON CONFLICT ({columns}) DO UPDATE SET n = {counts}.n + excluded.n"
+    )
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement: only the rows this DELETE removed are summed, so a change committed
-            # meanwhile (or a second compaction) is neither lost nor counted twice.
+            # One statement: only the rows this DELETE removed are added, so a change committed
+            # meanwhile (or by a second fold) is neither lost nor counted twice.
+            rows = f"SELECT {columns}, SUM(n) FROM gone GROUP BY {columns} ORDER BY {columns}"
             cursor.execute(
-                f"""WITH gone AS (DELETE FROM {counts} RETURNING {columns}, n),
-                         kept AS (INSERT INTO {counts} ({columns}, n)
-                                  SELECT {columns}, SUM(n) FROM gone GROUP BY {columns}
-                                  HAVING SUM(n) <> 0 RETURNING 1)
-                    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)"""
+                f"""WITH gone AS (DELETE FROM {changes} RETURNING {columns}, n),
+                         added AS ({add.format(rows=rows)} RETURNING 1)
+                    SELECT count(*) FROM gone"""
             )
-            folded, _ = cursor.fetchone()
-        else:
-            # SQLite: this transaction holds the only write lock (IMMEDIATE mode, see settings).
-            cursor.execute(f"SELECT max(id) FROM {counts}")
-            last = cursor.fetchone()[0] or 0
-            cursor.execute(
-                f"SELECT {columns}, SUM(n) FROM {counts} WHERE id <= %s GROUP BY {columns}"
-                " HAVING SUM(n) <> 0",
-                [last],
-            )
-            sums = cursor.fetchall()
-            cursor.execute(f"DELETE FROM {counts} WHERE id <= %s", [last])
-            folded = cursor.rowcount
-            if sums:
-                cursor.executemany(
-                    f"INSERT INTO {counts} ({columns}, n) VALUES (%s, %s, %s, %s, %s)", sums
-                )
-    return int(folded)
+            return int(cursor.fetchone()[0])
+        # SQLite: this transaction holds the only write lock (IMMEDIATE mode, see settings).
+        cursor.execute(
+            f"SELECT {columns}, SUM(n) FROM {changes} GROUP BY {columns} ORDER BY {columns}"
+        )
+        sums = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {changes}")
+        folded = cursor.rowcount
+        if sums:
+            cursor.executemany(add.format(rows="VALUES (%s, %s, %s, %s, %s)"), sums)
+        return int(folded)
 
 
 def _lock(connection: BaseDatabaseWrapper) -> None:
     if connection.vendor == "postgresql":
-        calls, counts = _tables()
+        calls, changes = _tables()
         with connection.cursor() as cursor:
             # Writers to the calls wait until the counts match them again (seconds at 3M calls).
             cursor.execute(f"LOCK TABLE {calls} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(f"LOCK TABLE {counts} IN EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {changes}, {CallCount._meta.db_table} IN EXCLUSIVE MODE")
 
 
 def _recount(connection: BaseDatabaseWrapper) -> None:
-    calls, counts = _tables()
+    calls, changes = _tables()
+    counts = CallCount._meta.db_table
     columns = ", ".join(KEY)
     with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {changes}")
         cursor.execute(f"DELETE FROM {counts}")
         cursor.execute(
             f"INSERT INTO {counts} ({columns}, n) SELECT {columns}, count(*) FROM {calls}"
