@@ -200,10 +200,16 @@ def _rate_budget() -> Iterator[Metric]:
     )
     waits = CounterMetricFamily(
         "resends_rate_budget_waits",
-        "Times a request was told to wait for a sending slot, by lane, counted by every worker.",
+        "Times a request could not leave at once (its slot was later, or none was free yet), "
+        "by lane, counted by every worker.",
         labels=["provider", "account", "lane"],
     )
-    counted = reads.budget_waits()
+    waited = CounterMetricFamily(
+        "resends_rate_budget_wait_seconds",
+        "Seconds those requests were told to wait, by lane (its rate: workers held back).",
+        labels=["provider", "account", "lane"],
+    )
+    counted, seconds = reads.budget_waits(), reads.budget_wait_seconds()
     for account in reads.account_budgets():
         key = [account.provider, account.account]
         rate.add_metric(key, account.rate_per_second)
@@ -213,10 +219,10 @@ def _rate_budget() -> Iterator[Metric]:
             held.add_metric(key, account.state.priority_for)
             recent.add_metric(key, account.state.recent_departures)
         for lane in ("single", "bulk"):
-            waits.add_metric(
-                [*key, lane], counted.get((("account", account.account), ("lane", lane)), 0)
-            )
-    yield from (rate, cooldown, next_slot, held, recent, waits)
+            stored = (("account", account.account), ("lane", lane))
+            waits.add_metric([*key, lane], counted.get(stored, 0))
+            waited.add_metric([*key, lane], seconds.get(stored, 0.0))
+    yield from (rate, cooldown, next_slot, held, recent, waits, waited)
 
 
 def _webhooks() -> Iterator[Metric]:

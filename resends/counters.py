@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 WEBHOOKS_RECEIVED = "webhooks_received"  # provider
 WEBHOOKS_REJECTED = "webhooks_rejected"  # provider, status (the 4xx answered)
-BUDGET_WAITS = "rate_budget_waits"  # account, lane
+BUDGET_WAITS = "rate_budget_waits"  # account, lane: a slot later than now, or none yet
+BUDGET_WAIT_MS = "rate_budget_wait_ms"  # account, lane: the waits those answers set
 
 REDIS_KEY = "resends:counters"
 REDIS_TIMEOUT_SECONDS = 1.0

@@ -102,8 +102,10 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     if rate <= 0:
         return FREE  # 0 means unlimited
     slot = store().reserve(account.pk, slot_interval(rate), lane)
-    if not slot.reserved:  # /metrics: resends_rate_budget_waits_total, shared by every worker
+    if slot.wait > 0:  # /metrics: how often, and how long, the budget holds requests back
         counters.add(counters.BUDGET_WAITS, account=account.code, lane=lane.value)
+        wait_ms = round(slot.wait * 1000)
+        counters.add(counters.BUDGET_WAIT_MS, wait_ms, account=account.code, lane=lane.value)
     return slot
 
 

@@ -76,6 +76,11 @@ def budget_waits() -> dict[counters.Labels, int]:
     return counters.read(counters.BUDGET_WAITS)
 
 
+def budget_wait_seconds() -> dict[counters.Labels, float]:
+    """How long those waits were, in seconds, by account and lane."""
+    return {key: ms / 1000 for key, ms in counters.read(counters.BUDGET_WAIT_MS).items()}
+
+
 def webhooks_received() -> dict[counters.Labels, int]:
     return counters.read(counters.WEBHOOKS_RECEIVED)
 
