@@ -7,6 +7,7 @@ a rolled-back change is not counted. Each change appends signed rows (no shared 
 workers never wait on each other); `compact` (beat, every minute) folds them into CallCount, one
 row per key, and leaves the change table empty, so that it stays a few pages long.
 
+The trigger names the key's columns: a migration that renames one must call `install` again.
 Deleting calls is not counted: nothing in the application deletes one (every reference to a call
 protects it). If rows are ever deleted by hand, `rebuild()` counts them again.
 """

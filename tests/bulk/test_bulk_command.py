@@ -93,8 +93,9 @@ def test_approve_or_reject_from_a_script_by_a_second_manager(
         run("reject", str(job.pk), "--by", "max")
     with pytest.raises(CommandError, match="Say why"):
         run("reject", str(job.pk), "--by", "max", "--note", "  ")
-    with pytest.raises(CommandError, match="No bulk job “not-a-job”"):
-        run("approve", "not-a-job", "--by", "max")
+    for ref in ("not-a-job", "9" * 30):  # neither a number the database holds nor a UUID
+        with pytest.raises(CommandError, match=f"No bulk job “{ref}”"):
+            run("approve", ref, "--by", "max")
 
     out = run("approve", str(job.public_id), "--by", "max", "--note", "Outage on the 3rd")
     assert out == f"Bulk job #{job.pk}: Queued by max (Outage on the 3rd).\n"

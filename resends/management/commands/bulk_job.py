@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from resends import rules
+from resends.inputs import parse_id
 from resends.models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from resends.roles import can_audit
 from resends.rules import RuleViolation
@@ -205,9 +206,10 @@ class Command(BaseCommand):
         )
 
     def _job(self, ref: str) -> BulkJob:
+        number = parse_id(ref)
         job = (
-            BulkJob.objects.filter(pk=int(ref)).first()
-            if ref.isdigit()
+            BulkJob.objects.filter(pk=number).first()
+            if number is not None
             else BulkJob.objects.filter(public_id=ref).first()
             if _is_uuid(ref)
             else None
