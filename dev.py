@@ -161,6 +161,7 @@ def production_like_env() -> dict[str, str]:
         "RETURNHELPER_API_KEY": "ci-key",
         "RETURNHELPER_API_TOKEN": "ci-token",
         "RETURNHELPER_WEBHOOK_SIGNING_KEY": "Y2ktc2lnbmluZy1rZXk=",
+        "METRICS_TOKEN": "ci-metrics-token-" + "x" * 32,
     }
 
 

@@ -232,6 +232,7 @@ CELERY_TASK_ROUTES = {
     "resends.tasks.sync_mirrors": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.run_scheduled_replay": {"queue": MAINTENANCE_QUEUE},
     "backoffice.clear_sessions": {"queue": MAINTENANCE_QUEUE},
+    "backoffice.compact_call_counts": {"queue": MAINTENANCE_QUEUE},
     "celery.backend_cleanup": {"queue": MAINTENANCE_QUEUE},  # beat's own entry, older databases
 }
 CELERY_RESULT_EXPIRES = None  # no result backend, so no daily backend_cleanup entry either
@@ -356,6 +357,13 @@ RETURNHELPER: ReturnHelperSettings = {
     ),
     "group_max": env_int("RETURNHELPER_GROUP_MAX", 5, minimum=1),
 }
+# --- Metrics ----------------------------------------------------------------------------------
+# GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404)
+# unless DEBUG is on (backoffice/metrics.py says why it is not a start-up error).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (a random string).")
+
 # Values that must never reach a log line, a page, the audit trail or an error report.
 SECRET_VALUES = tuple(
     value
@@ -366,6 +374,7 @@ SECRET_VALUES = tuple(
         urlsplit(REDIS_URL).password or "",
         EMAIL_HOST_PASSWORD,
         env_str("SENTRY_DSN", ""),
+        METRICS_TOKEN,
         JUNCTION["api_key"],
         JUNCTION["webhook_secret"],
         CHARGEBEE["api_key"],
@@ -418,6 +427,8 @@ CELERY_BEAT_SCHEDULE = {
     "sync-order-mirrors": _every("resends.tasks.sync_mirrors", 300.0),
     # Re-rings running bulk jobs whose own advance message was lost.
     "sweep-bulk-jobs": _every("resends.tasks.sweep_bulk_jobs", 30.0),
+    # Folds the provider-call count rows the triggers append (resends/services/call_counts.py).
+    "compact-call-counts": _every("backoffice.compact_call_counts", 60.0),
     "clear-expired-sessions": _every(
         "backoffice.clear_sessions", 24 * 60 * 60.0, expires=60 * 60.0
     ),

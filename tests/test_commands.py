@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 import requests
 from django.contrib.auth.models import User
@@ -87,3 +89,40 @@ def test_the_command_refuses_with_the_rule_in_plain_words(sandbox, agent: User) 
     with pytest.raises(CommandError, match="not an agent or manager"):
         call_command("submit_resend", "junction", "--as", "nobody")
     assert not ResendRequest.objects.exists()
+
+
+def test_a_full_sync_shows_its_progress_page_by_page(sandbox) -> None:  # type: ignore[no-untyped-def]
+    out = StringIO()
+    call_command("sync_orders", "--full", stdout=out)
+    lines = out.getvalue().splitlines()
+    junction_total = Order.objects.filter(account__provider="junction").count()
+    chargebee_total = Order.objects.filter(account__provider="chargebee").count()
+    assert junction_total > 200 and chargebee_total > 200  # three pages of 100 or more each
+
+    junction = [line for line in lines if line.startswith("junction: page ")]
+    assert junction[0].startswith(f"junction: page 1, 100 of {junction_total:,} orders read [")
+    assert junction[-1].startswith(f"junction: page {len(junction)}, {junction_total:,} of ")
+    assert f"[{'#' * 20}] 100%" in junction[-1]
+    chargebee = [line for line in lines if line.startswith("chargebee: page ")]
+    assert chargebee[0] == "chargebee: page 1, 100 orders read, 100 changed"  # no total given
+    assert len(chargebee) == -(-chargebee_total // 100)
+    assert lines[-2:] == [
+        f"chargebee: {chargebee_total} orders read, {chargebee_total} changed",
+        f"junction: {junction_total} orders read, {junction_total} changed",
+    ]
+
+    again = StringIO()
+    call_command("sync_orders", stdout=again)  # incremental: only the summaries
+    assert not [line for line in again.getvalue().splitlines() if ": page " in line]
+
+    class Terminal(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    drawn = Terminal()
+    call_command("sync_orders", "--full", "--provider", "junction", stdout=drawn)
+    text = drawn.getvalue()  # one line redrawn in place, then the summary on its own line
+    assert text.startswith("\rjunction: page 1, 100 of ")
+    drawn_line, summary, _ = text.split("\n")
+    assert drawn_line.count("\r") == -(-junction_total // 100) and "] 100%, " in drawn_line
+    assert summary.startswith(f"junction: {junction_total} orders read, ")

@@ -43,6 +43,7 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         ("EMAIL_URL", "pigeon://coop"),
         ("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),  # now EMAIL_URL
         ("BEAT_STALE_SECONDS", "10"),  # shorter than the sweeper's 30 s: always "down"
+        ("METRICS_TOKEN", "short"),  # a guessable token
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

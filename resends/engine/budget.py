@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from .. import counters
 from ..models import ProviderAccount, RateBudgetState
 from ..models.audit import Lane
 
@@ -100,7 +101,12 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     rate = rate_per_second(account)
     if rate <= 0:
         return FREE  # 0 means unlimited
-    return store().reserve(account.pk, slot_interval(rate), lane)
+    slot = store().reserve(account.pk, slot_interval(rate), lane)
+    if slot.wait > 0:  # /metrics: how often, and how long, the budget holds requests back
+        counters.add(counters.BUDGET_WAITS, account=account.code, lane=lane.value)
+        wait_ms = round(slot.wait * 1000)
+        counters.add(counters.BUDGET_WAIT_MS, wait_ms, account=account.code, lane=lane.value)
+    return slot
 
 
 def depart(account: ProviderAccount) -> None:

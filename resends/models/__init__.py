@@ -2,6 +2,7 @@ from .accounts import Provider, ProviderAccount
 from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendTarget
 from .budget import RateBudgetState
 from .bulk import BulkJob, BulkKind, BulkState
+from .metrics import CallCount, CallCountChange, SharedCounter
 from .mirrors import LineItem, Order, ReturnInventory
 from .saved_filter import SavedFilter
 from .webhooks import WebhookEvent
@@ -11,6 +12,8 @@ __all__ = [
     "BulkKind",
     "BulkState",
     "CallAttempt",
+    "CallCount",
+    "CallCountChange",
     "ErrorClass",
     "LineItem",
     "Order",
@@ -22,5 +25,6 @@ __all__ = [
     "ResendTarget",
     "ReturnInventory",
     "SavedFilter",
+    "SharedCounter",
     "WebhookEvent",
 ]

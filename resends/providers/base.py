@@ -141,6 +141,14 @@ class OrderRecord:
 
 
 @dataclass(frozen=True)
+class OrderPage:
+    """One page of a provider's order list, as the sync reads it (progress is per page)."""
+
+    orders: tuple[OrderRecord, ...]
+    total: int | None = None  # every order the whole listing holds, when the provider says
+
+
+@dataclass(frozen=True)
 class InventoryRecord:
     """A returned item held at a warehouse, eligible for a resend while it is on hold."""
 
@@ -288,10 +296,14 @@ class ProviderAdapter(ABC):
     ) -> Reconciliation:
         """After an unknown outcome: find out from the provider whether the effect exists."""
 
-    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
-        """Every order changed since `since` (all of them for None), oldest change first where
-        the provider can sort. Raises ProviderError."""
+    def changed_order_pages(self, since: datetime | None) -> Iterator[OrderPage]:
+        """Every order changed since `since` (all of them for None), a page at a time, oldest
+        change first where the provider can sort. Raises ProviderError."""
         raise Unsupported(f"{self.label} has no order list.")
+
+    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+        for page in self.changed_order_pages(since):
+            yield from page.orders
 
     def countries(self) -> tuple[Country, ...]:
         """The destinations a resend can ship to. Raises ProviderError."""

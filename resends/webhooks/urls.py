@@ -1,8 +1,9 @@
 from django.urls import path
 
 from . import views
+from .counting import counted
 
 urlpatterns = [
     # /webhooks/junction/, /webhooks/chargebee/, /webhooks/returnhelper/, ... (the registry's)
-    path("<slug:provider>/", views.receive, name="webhook"),
+    path("<slug:provider>/", counted(views.receive), name="webhook"),
 ]

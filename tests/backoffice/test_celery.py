@@ -38,6 +38,7 @@ def queue_of(task: str, **options: str) -> str:
         ("resends.tasks.sync_mirrors", "maintenance"),
         ("resends.tasks.run_scheduled_replay", "maintenance"),
         ("backoffice.clear_sessions", "maintenance"),
+        ("backoffice.compact_call_counts", "maintenance"),
     ],
 )
 def test_each_task_is_routed_to_its_queue(task: str, queue: str) -> None:

@@ -3,13 +3,17 @@ through the same services as the console: the same preview, approval rule and au
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from resends import rules
-from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
+from resends.inputs import parse_id
+from resends.models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from resends.roles import can_audit
 from resends.rules import RuleViolation
 from resends.selectors import bulk_progress, bulk_selection
@@ -21,9 +25,14 @@ class Command(BaseCommand):
     help = (
         "Bulk replays: `bulk_job preview ...` counts what a window or filter matches and why items "
         "are skipped; `bulk_job create ...` creates the job (large ones wait for a second "
-        "manager's approval); `--filter NAME` runs a saved filter; `bulk_job status JOB` prints "
-        "its progress."
+        "manager's approval); `--filter NAME` runs a saved filter; `bulk_job approve|reject JOB "
+        "--by USER --note ...` decides on a job waiting for approval (a manager other than its "
+        "creator); `bulk_job status JOB [--follow]` prints its progress, or follows it with a "
+        "progress bar until it stops."
     )
+    # While a job is in one of these states, --follow keeps following it.
+    MOVING = (BulkState.QUEUED, BulkState.RUNNING)
+    BAR_WIDTH = 30
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -66,11 +75,40 @@ class Command(BaseCommand):
                 )
         status = sub.add_parser("status", help="progress of a job")
         status.add_argument("job", help="The job's number or public id.")
+        status.add_argument(
+            "--follow", action="store_true", help="Draw a progress bar until the job stops."
+        )
+        status.add_argument(
+            "--interval", type=float, default=2.0, help="Seconds between looks (--follow)."
+        )
+        status.add_argument(
+            "--timeout",
+            type=float,
+            help="Give up following after this many seconds, exiting with an error (--follow).",
+        )
+        for action in ("approve", "reject"):
+            decide = sub.add_parser(action, help=f"{action} a job waiting for approval")
+            decide.add_argument("job", help="The job's number or public id.")
+            decide.add_argument(
+                "--by", dest="username", required=True,
+                help="The manager deciding (not the one who created the job).",
+            )  # fmt: skip
+            decide.add_argument(
+                "--note", default="", required=action == "reject",
+                help="Why (kept with the job)" + ("." if action == "approve" else "; required."),
+            )  # fmt: skip
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             if action == "status":
-                self._status(options["job"])
+                job = self._job(options["job"])
+                if options["follow"]:
+                    self._follow(job, max(0.05, options["interval"]), options["timeout"])
+                else:
+                    self.stdout.write(self._line(job, bulk_progress.progress(job)))
+                return
+            if action in ("approve", "reject"):
+                self._decide(action, options)
                 return
             saved = None
             if options.get("saved_filter"):
@@ -167,16 +205,117 @@ class Command(BaseCommand):
             + (f", about {eta:.0f} s at {data['rate_per_second']:g}/s" if eta is not None else "")
         )
 
-    def _status(self, ref: str) -> None:
+    def _job(self, ref: str) -> BulkJob:
+        number = parse_id(ref)
         job = (
-            BulkJob.objects.filter(pk=int(ref)).first()
-            if ref.isdigit()
+            BulkJob.objects.filter(pk=number).first()
+            if number is not None
             else BulkJob.objects.filter(public_id=ref).first()
+            if _is_uuid(ref)
+            else None
         )
         if job is None:
             raise CommandError(f"No bulk job “{ref}”.")
-        p = bulk_progress.progress(job)
+        return job
+
+    def _decide(self, action: str, options: dict[str, Any]) -> None:
+        job = self._job(options["job"])
+        user = get_user_model().objects.filter(username=options["username"]).first()
+        if user is None:
+            raise CommandError(f"No user “{options['username']}”.")
+        try:
+            job = bulk_jobs.decide(
+                job, manager=user, approve=action == "approve", note=options["note"]
+            )
+        except PermissionDenied as refused:
+            raise CommandError(str(refused)) from None
         self.stdout.write(
+            f"Bulk job #{job.pk}: {job.get_state_display()} by {user.get_username()}"
+            + (f" ({job.decision_note})" if job.decision_note else "")
+            + "."
+        )
+
+    def _line(self, job: BulkJob, p: bulk_progress.Progress) -> str:
+        return (
             f"Bulk job #{job.pk}: {job.get_state_display()}, {p.percent}% "
             f"(done {p.done}, failed {p.failed}, skipped {p.skipped}, remaining {p.remaining})"
         )
+
+    def _bar(self, job: BulkJob, p: bulk_progress.Progress) -> str:
+        filled = round(self.BAR_WIDTH * p.percent / 100)
+        bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
+        line = (
+            f"#{job.pk} {job.get_state_display().lower():<9} [{bar}] {p.percent:3d}%  "
+            f"done {p.done}  failed {p.failed}  skipped {p.skipped}  "
+            f"in progress {p.in_progress}  remaining {p.remaining}"
+        )
+        if p.per_second:
+            line += f"  {p.per_second:.1f}/s"
+        if p.eta_seconds is not None:
+            line += f"  about {_duration(p.eta_seconds)} left"
+        return line
+
+    def _follow(self, job: BulkJob, interval: float, timeout: float | None) -> None:
+        """One line redrawn in place on a terminal; a new line for each change otherwise (a log
+        file or a pipe), so that a cron mail is not thousands of identical lines."""
+        terminal = self.stdout.isatty()
+        shown = ""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                job.refresh_from_db()
+                line = self._bar(job, bulk_progress.progress(job))
+                if terminal:
+                    self.stdout.write("\r" + line.ljust(len(shown)), ending="")
+                    self.stdout.flush()
+                elif line != shown:
+                    self.stdout.write(line)
+                shown = line
+                if job.state not in self.MOVING:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    if terminal:
+                        self.stdout.write("")
+                    raise CommandError(
+                        f"Bulk job #{job.pk} is still {job.get_state_display().lower()} after "
+                        f"{timeout:g} s (it goes on)."
+                    )
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            if terminal:
+                self.stdout.write("")
+            self.stdout.write("Stopped following; the job goes on.")
+            return
+        if terminal:
+            self.stdout.write("")
+        self.stdout.write(self._stopped(job))
+
+    @staticmethod
+    def _stopped(job: BulkJob) -> str:
+        match job.state:
+            case BulkState.AWAITING_APPROVAL:
+                return (
+                    f"Bulk job #{job.pk} waits for a second manager: "
+                    f"`bulk_job approve {job.pk} --by USER` or `bulk_job reject {job.pk} ...`."
+                )
+            case BulkState.PAUSED:
+                return f"Bulk job #{job.pk} is paused; resume it from the console."
+            case _:
+                return f"Bulk job #{job.pk} stopped: {job.get_state_display().lower()}."
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"

@@ -33,7 +33,7 @@ from typing import Any
 from ..base import (
     CallResult,
     Exchange,
-    OrderRecord,
+    OrderPage,
     ProviderAdapter,
     ProviderError,
     Reconciliation,
@@ -186,11 +186,11 @@ class ChargebeeAdapter(ProviderAdapter):
             return self._replay(payload, idempotency_key)
         return self._look_up(ResendPayload.from_json(payload), first_sent_at)
 
-    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+    def changed_order_pages(self, since: datetime | None) -> Iterator[OrderPage]:
         offset = None
         while True:
             result = self.client.list_orders(limit=PAGE_SIZE, offset=offset, updated_after=since)
-            yield from (order_record(order) for order in result.orders)
+            yield OrderPage(tuple(order_record(order) for order in result.orders))  # no total
             if not result.next_offset:
                 return
             offset = result.next_offset

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..base import CallResult, OrderRecord, ProviderAdapter, Reconciliation, Verdict
+from ..base import CallResult, OrderPage, ProviderAdapter, Reconciliation, Verdict
 from ..errors import invalid_request
 from .client import JunctionClient
 from .mirror import order_record
@@ -79,11 +79,11 @@ class JunctionAdapter(ProviderAdapter):
             "webhook handler de-duplicates. Safe to send again.",
         )
 
-    def changed_orders(self, since: datetime | None) -> Iterator[OrderRecord]:
+    def changed_order_pages(self, since: datetime | None) -> Iterator[OrderPage]:
         page = 1
         while True:
             result = self.client.list_orders(page=page, size=PAGE_SIZE, updated_start_date=since)
-            yield from (order_record(order) for order in result.orders)
+            yield OrderPage(tuple(order_record(order) for order in result.orders), result.total)
             if len(result.orders) < PAGE_SIZE:
                 return
             page += 1

@@ -1,0 +1,83 @@
+"""Counters that every process adds to and /metrics reads: webhooks received and refused (refused
+ones are stored nowhere else), and the rate budget's waits per lane.
+
+Not in process memory (each gunicorn and Celery process would count apart, and a restart would
+lose it): in one Redis hash when there is a Redis (settings.REDIS_URL, as the rate budget), in a
+database table otherwise. Counting never breaks what it counts: a counter that cannot be written
+is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
+
+from .models import SharedCounter
+
+log = logging.getLogger(__name__)
+
+WEBHOOKS_RECEIVED = "webhooks_received"  # provider
+WEBHOOKS_REJECTED = "webhooks_rejected"  # provider, status (the 4xx answered)
+BUDGET_WAITS = "rate_budget_waits"  # account, lane: a slot later than now, or none yet
+BUDGET_WAIT_MS = "rate_budget_wait_ms"  # account, lane: the waits those answers set
+
+REDIS_KEY = "resends:counters"
+REDIS_TIMEOUT_SECONDS = 1.0
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def _key(labels: dict[str, str]) -> str:
+    return json.dumps(sorted(labels.items()), separators=(",", ":"))
+
+
+def add(name: str, amount: int = 1, **labels: str) -> None:
+    try:
+        if settings.REDIS_URL:
+            _redis(settings.REDIS_URL).hincrby(REDIS_KEY, f"{name} {_key(labels)}", amount)
+        else:
+            _add_to_row(name, _key(labels), amount)
+    except (redis.RedisError, DatabaseError) as exc:  # the counted thing still happens
+        log.warning("counter %s not written: %s", name, type(exc).__name__)
+
+
+def read(name: str) -> dict[Labels, int]:
+    """Every label set of the counter with its value. Raises if the store cannot be read."""
+    if settings.REDIS_URL:
+        raw: Any = _redis(settings.REDIS_URL).hgetall(REDIS_KEY)
+        found: dict[str, int] = {}
+        for field, value in raw.items():
+            counter, _, labels = field.decode().partition(" ")
+            if counter == name:
+                found[labels] = int(value)
+    else:
+        found = dict(SharedCounter.objects.filter(name=name).values_list("labels", "value"))
+    return {tuple((k, v) for k, v in json.loads(labels)): value for labels, value in found.items()}
+
+
+def _add_to_row(name: str, labels: str, amount: int) -> None:
+    rows = SharedCounter.objects.filter(name=name, labels=labels)
+    with transaction.atomic():  # a savepoint when called inside a transaction
+        if rows.update(value=F("value") + amount):
+            return
+        try:
+            with transaction.atomic():
+                SharedCounter.objects.create(name=name, labels=labels, value=amount)
+        except IntegrityError:  # another process created it a moment ago
+            rows.update(value=F("value") + amount)
+
+
+@cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
