@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dev import production_like_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,3 +57,30 @@ def test_production_requires_provider_secrets() -> None:
 def test_the_default_configuration_starts() -> None:
     result = start()
     assert result.returncode == 0, result.stderr
+
+
+def production(**changes: str) -> subprocess.CompletedProcess[str]:
+    """Start with the production-like settings CI checks with --deploy, changed as given."""
+    return start(**{**production_like_env(), **changes})
+
+
+def test_the_production_like_configuration_starts() -> None:
+    result = production()
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CHARGEBEE_WEBHOOK_USERNAME", ""),
+        ("CHARGEBEE_WEBHOOK_PASSWORD", "   "),
+        ("RETURNHELPER_WEBHOOK_SIGNING_KEY", ""),  # also the base64 of nothing
+        ("JUNCTION_WEBHOOK_SECRET", ""),
+        ("JUNCTION_WEBHOOK_SECRET", "whsec_"),  # a prefix and nothing after it
+        ("JUNCTION_WEBHOOK_SECRET", "whsec_not base64!"),
+    ],
+)
+def test_production_refuses_a_blank_webhook_secret_naming_it(variable: str, value: str) -> None:
+    result = production(**{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
@@ -271,3 +272,57 @@ def test_junction_replayed_event_is_deduplicated_on_content(client: Client, db: 
         client, event, secret="whsec_" + base64.b64encode(b"wrong-secret-wrong-secret").decode()
     )
     assert bad.status_code == 401
+
+
+# --- Over real HTTP: the sandbox signs and sends, the live server answers -----------------------
+
+
+def emit(sandbox: Any, **event: Any) -> dict[str, Any]:
+    """Have the sandbox send one webhook now; returns its record, with our answer's status."""
+    answer = requests.post(f"{sandbox.url}/_sandbox/emit", json=event, timeout=30)
+    answer.raise_for_status()
+    [sent] = answer.json()["sent"]
+    return dict(sent)
+
+
+def an_event_of(sandbox: Any, provider: str) -> dict[str, Any]:
+    state = sandbox.state
+    if provider == "chargebee":
+        return {"provider": provider, "order_id": min(state.chargebee_orders)}
+    if provider == "junction":
+        return {"provider": provider, "order_id": min(state.junction_orders)}
+    return {"provider": provider, "returnInventoryId": min(state.rh_inventories)}
+
+
+BLANK_SECRETS = {
+    # (the app's settings, the sandbox's signing config)
+    "chargebee": (
+        {"webhook_username": "", "webhook_password": ""},
+        {"chargebee_webhook_username": "", "chargebee_webhook_password": ""},  # Basic Og==
+    ),
+    "returnhelper": ({"webhook_signing_key": ""}, {"rh_signing_key": ""}),
+    "junction": ({"webhook_secret": "whsec_"}, {"junction_webhook_secret": "whsec_"}),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(BLANK_SECRETS))
+def test_a_webhook_made_with_a_blank_secret_is_refused(
+    app_webhooks: Any, settings: Any, provider: str
+) -> None:
+    """Start-up refuses a blank secret (tests/test_settings.py); should one get through anyway, a
+    request made with the same blank secret still does not pass."""
+    ours, theirs = BLANK_SECRETS[provider]
+    name = provider.upper()
+    setattr(settings, name, {**getattr(settings, name), **ours})
+    requests.post(f"{app_webhooks.url}/_sandbox/config", json=theirs, timeout=10).raise_for_status()
+    sent = emit(app_webhooks, **an_event_of(app_webhooks, provider))
+    assert sent["status"] == 401
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("provider", sorted(BLANK_SECRETS))
+def test_a_webhook_made_with_the_configured_secret_passes(app_webhooks: Any, provider: str) -> None:
+    """The control for the test above: the same event, properly signed, is recorded."""
+    sent = emit(app_webhooks, **an_event_of(app_webhooks, provider))
+    assert sent["status"] == 200, sent["response_body"]
+    assert WebhookEvent.objects.filter(provider=provider).count() == 1

@@ -7,6 +7,7 @@ The inbound-webhook helpers at the end are the exception: they raise MalformedEv
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -97,6 +98,14 @@ def items(value: Any) -> list[Any]:
 
 
 # --- inbound webhooks ---------------------------------------------------------------------------
+
+
+def decoded_secret(value: str) -> bytes:
+    """A base64 webhook secret's bytes; empty when it is blank or not base64 at all."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:  # binascii.Error included
+        return b""
 
 
 def read_json(body: bytes) -> Any:

@@ -28,6 +28,8 @@ class ChargebeeWebhooks:
         return "ChargebeeWebhooks()"
 
     def verify(self, request: InboundRequest) -> str | None:
+        if not self._username or not self._password:
+            return "no webhook credentials configured"  # start-up refuses it too; never trust it
         header = request.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:

@@ -23,7 +23,7 @@ from ..base import (
     MalformedEvent,
     ResendStatusUpdate,
 )
-from ..parsing import as_str, content_key, items, read_json, require
+from ..parsing import as_str, content_key, decoded_secret, items, read_json, require
 from .client import RESEND_STATUS_NAMES, parse_inventory, parse_shipment
 from .mirror import handling_update, inventory_record_from_json
 from .provider import CREATE_RESEND
@@ -67,6 +67,8 @@ class ReturnHelperWebhooks:
         return "ReturnHelperWebhooks()"
 
     def verify(self, request: InboundRequest) -> str | None:
+        if not decoded_secret(self._signing_key):
+            return "no signing key configured"  # start-up refuses it too; never trust it
         given = request.headers.get("returnhelper-signature", "")
         timestamp = request.headers.get("timestamp", "")
         if not given or not timestamp:
