@@ -326,3 +326,70 @@ def test_a_webhook_made_with_the_configured_secret_passes(app_webhooks: Any, pro
     sent = emit(app_webhooks, **an_event_of(app_webhooks, provider))
     assert sent["status"] == 200, sent["response_body"]
     assert WebhookEvent.objects.filter(provider=provider).count() == 1
+
+
+def send_signed(sandbox: Any, provider: str, body: str) -> dict[str, Any]:
+    """Have the sandbox sign `body` as the provider would and send it as it is."""
+    answer = requests.post(
+        f"{sandbox.url}/_sandbox/webhooks/send",
+        json={"provider": provider, "body": body},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    [sent] = answer.json()["sent"]
+    return dict(sent)
+
+
+def rh_status_text(notification: str, shipment: str) -> str:
+    """An updateResendStatus event for rh_call's resend 123, as JSON text with `shipment` (JSON
+    text too, maybe not quite JSON) as its one shipment."""
+    event = {**status_event(2), "notificationId": notification, "resendShipmentList": ["SHIP"]}
+    return json.dumps(event).replace('"SHIP"', shipment)
+
+
+@pytest.mark.parametrize(
+    "shipment",
+    [
+        '{"resendShipmentId": 9, "cost": NaN}',  # PostgreSQL's jsonb has no NaN
+        '{"resendShipmentId": 9, "chargeableWeight": Infinity}',
+        '{"resendShipmentId": 9, "cost": 1e999}',  # a float past the largest is infinite
+        '{"resendShipmentId": 9, "remarks": "a\\u0000b"}',  # no NUL in PostgreSQL text
+        '{"resendShipmentId": 9, "remarks": "\\ud800"}',  # a lone surrogate is no UTF-8
+    ],
+)
+def test_an_event_the_database_cannot_store_is_refused_not_taken_for_a_duplicate(
+    app_webhooks: Any, rh_call: ProviderCall, shipment: str
+) -> None:
+    """A new notificationId is a new event: it is recorded, or refused with a 4xx so that the
+    provider sends it again; never answered 200 with nothing recorded."""
+    sent = send_signed(app_webhooks, "returnhelper", rh_status_text("n-new-1", shipment))
+    assert 400 <= sent["status"] < 500, sent["response_body"]
+    assert not WebhookEvent.objects.exists()
+    rh_call.refresh_from_db()
+    assert rh_call.provider_status == "pending"
+
+
+def test_an_event_that_breaks_a_rule_of_the_mirror_is_refused_and_can_come_again(
+    app_webhooks: Any,
+) -> None:
+    """A negative quantity breaks the line table's CHECK: an IntegrityError that is not the
+    dedupe key's, so not a duplicate. Corrected and sent again with the same event id, it is
+    recorded."""
+    bad = cb_event("ev_neg", 1_700_000_300, "shipped")
+    bad["content"]["order"]["order_line_items"][0]["fulfillment_quantity"] = -1
+    refused = send_signed(app_webhooks, "chargebee", json.dumps(bad))
+    assert 400 <= refused["status"] < 500, refused["response_body"]
+    assert not WebhookEvent.objects.exists() and not Order.objects.exists()
+    fixed = send_signed(app_webhooks, "chargebee", json.dumps(cb_event("ev_neg", 1, "shipped")))
+    assert fixed["status"] == 200 and "duplicate" not in fixed["response_body"]
+    assert Order.objects.get(external_id="ord_hook1").line_items.get().quantity == 2
+
+
+def test_a_redelivery_over_http_is_a_duplicate(app_webhooks: Any) -> None:
+    first = emit(app_webhooks, **an_event_of(app_webhooks, "chargebee"))
+    again = requests.post(
+        f"{app_webhooks.url}/_sandbox/webhooks/redeliver", json={"seq": first["seq"]}, timeout=30
+    ).json()["sent"][0]
+    assert (first["status"], again["status"]) == (200, 200)
+    assert json.loads(again["response_body"])["outcome"] == "duplicate: already applied"
+    assert WebhookEvent.objects.count() == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -109,10 +110,43 @@ def decoded_secret(value: str) -> bytes:
 
 
 def read_json(body: bytes) -> Any:
+    """A webhook body as JSON that our database can store: no NaN or infinities (not JSON, and
+    PostgreSQL's jsonb refuses them), no NUL characters or lone surrogates in any text."""
     try:
-        return json.loads(body)
-    except ValueError as exc:
+        payload = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except ValueError as exc:  # UnicodeDecodeError included
         raise MalformedEvent(f"the body is not JSON: {exc}") from None
+    _check_text(payload)
+    return payload
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def _check_text(payload: Any) -> None:
+    pending = [payload]
+    while pending:  # iterative: a deeply nested body must not exhaust the stack
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += value.keys()
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise MalformedEvent("the body has a NUL character in a string")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedEvent("the body has a lone surrogate in a string") from None
 
 
 def require(payload: Any, *keys: str) -> None:
