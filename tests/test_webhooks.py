@@ -393,3 +393,104 @@ def test_a_redelivery_over_http_is_a_duplicate(app_webhooks: Any) -> None:
     assert (first["status"], again["status"]) == (200, 200)
     assert json.loads(again["response_body"])["outcome"] == "duplicate: already applied"
     assert WebhookEvent.objects.count() == 1
+
+
+def odd(payload: dict[str, Any], **changes: Any) -> str:
+    """`payload` as JSON text with `changes` made at paths ("content__order__id")."""
+    payload = json.loads(json.dumps(payload))
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = payload
+        for name in parents:
+            target = target[name]
+        target[last] = value
+    return json.dumps(payload)
+
+
+JUNCTION_ORDER = {
+    "event_type": "labtest.order.updated",
+    "data": {
+        "id": "0ee312e2-6773-4a21-a6e1-506882cd98ed",
+        "updated_at": "2026-11-20T10:00:00Z",
+        "last_event": {"id": 7, "status": "received.testkit.ordered"},
+        "patient_details": {"first_name": "Ada", "email": "ada@example.com"},
+    },
+}
+RH_INVENTORY = {
+    "category": "newInventoryCreated",
+    "action": "newInventoryCreated",
+    "notificationId": "n-odd",
+    "returnInventory": {"returnInventoryId": "19973", "warehouseId": "22", "handlingCode": 4},
+}
+CB_ORDER = cb_event("ev_odd", 1_700_000_000, "shipped")
+
+
+ODD_SHAPES = {
+    "junction last_event a string": (
+        "junction",
+        odd(JUNCTION_ORDER, data__last_event="received.testkit.ordered"),
+    ),
+    "junction patient a list": ("junction", odd(JUNCTION_ORDER, data__patient_details=["Ada"])),
+    "junction data a list": ("junction", odd(JUNCTION_ORDER, data=[1, 2])),
+    "chargebee address a number": (
+        "chargebee",
+        odd(CB_ORDER, content__order__shipping_address=5),
+    ),
+    "chargebee lines strings": (
+        "chargebee",
+        odd(CB_ORDER, content__order__order_line_items=["li_1", "li_2"]),
+    ),
+    "chargebee id too long": ("chargebee", odd(CB_ORDER, content__order__id="o" * 65)),
+    "chargebee time past 9999": ("chargebee", odd(CB_ORDER, content__order__updated_at=10**20)),
+    "chargebee content a string": ("chargebee", odd(CB_ORDER, content="order")),
+    "returnhelper 100,000 brackets": ("returnhelper", "[" * 100_000 + "]" * 100_000),
+    "returnhelper id too long": (
+        "returnhelper",
+        odd(RH_INVENTORY, returnInventory__returnInventoryId="9" * 40),
+    ),
+    "returnhelper quantity negative": (
+        "returnhelper",
+        odd(RH_INVENTORY, returnInventory__quantity=-3),
+    ),
+    "returnhelper code an object": (
+        "returnhelper",
+        odd(RH_INVENTORY, returnInventory__handlingCode={"code": 4}),
+    ),
+    "returnhelper action a list": ("returnhelper", odd(RH_INVENTORY, action=["x"])),
+    "returnhelper shipments an object": (
+        "returnhelper",
+        odd(status_event(3), resendShipmentList={"trackingNumber": "1Z"}),
+    ),
+    "returnhelper status code not ascii": (
+        "returnhelper",
+        odd(status_event(3), resend__resendStatusCode="²"),
+    ),
+}
+
+
+@pytest.mark.parametrize(("provider", "body"), ODD_SHAPES.values(), ids=ODD_SHAPES.keys())
+def test_a_signed_event_of_odd_shape_gets_400_and_changes_nothing(
+    app_webhooks: Any, provider: str, body: str
+) -> None:
+    sent = send_signed(app_webhooks, provider, body)
+    assert sent["status"] == 400, sent["response_body"]
+    assert "malformed event" in sent["response_body"]
+    assert not WebhookEvent.objects.exists()
+    assert not Order.objects.exists() and not ReturnInventory.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "body"),
+    [
+        ("junction", json.dumps(JUNCTION_ORDER)),
+        ("chargebee", json.dumps(CB_ORDER)),
+        ("returnhelper", json.dumps(RH_INVENTORY)),
+    ],
+)
+def test_the_same_events_in_their_proper_shape_are_applied(
+    app_webhooks: Any, provider: str, body: str
+) -> None:
+    """The control for the test above."""
+    sent = send_signed(app_webhooks, provider, body)
+    assert sent["status"] == 200, sent["response_body"]
+    assert json.loads(sent["response_body"])["outcome"] == "mirror updated"

@@ -1,19 +1,69 @@
-"""Junction webhooks: Svix signatures, and `labtest.order.*` events carrying a whole order."""
+"""Junction webhooks: Svix signatures, and `labtest.order.*` events carrying a whole order
+(`ClientFacingOrder`, providers.md §1.4), checked against the schema below before anything is
+applied."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
+from pydantic import Field, StrictInt, StrictStr
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from ..base import Effect, Ignored, InboundEvent, InboundRequest
-from ..parsing import content_key, decoded_secret, read_json, require
+from ..parsing import Schema, Text, check, content_key, decoded_secret, read_json
 from .mirror import order_record_from_json
 
 if TYPE_CHECKING:
     from resends.accounts import AccountConfig
 
 ORDER_EVENTS = "labtest.order."  # created, updated
+OrderId = Annotated[StrictStr, Field(min_length=1, max_length=64)]  # Order.external_id
+
+
+class _OrderEvent(Schema):
+    id: StrictInt | StrictStr | None = None
+    status: Text | None = None
+
+
+class _Patient(Schema):
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Text | None = None
+
+
+class _Address(Schema):
+    receiver_name: Text | None = None
+
+
+class _LabTest(Schema):
+    name: Text | None = None
+    method: Text | None = None
+
+
+class _Details(Schema):
+    type: Text | None = None
+
+
+class _Order(Schema):
+    id: OrderId
+    created_at: StrictStr | None = None
+    updated_at: Annotated[StrictStr, Field(max_length=40)] | None = None  # in the dedupe key
+    status: Text | None = None
+    last_event: _OrderEvent | None = None
+    events: list[_OrderEvent] | None = None
+    patient_details: _Patient | None = None
+    patient_address: _Address | None = None
+    lab_test: _LabTest | None = None
+    details: _Details | None = None
+
+
+class AnyEvent(Schema):
+    event_type: Annotated[StrictStr, Field(min_length=1)]
+    data: Any
+
+
+class OrderEvent(AnyEvent):
+    data: _Order
 
 
 class JunctionWebhooks:
@@ -46,15 +96,15 @@ class JunctionWebhooks:
 
     def parse(self, body: bytes) -> InboundEvent:
         payload = read_json(body)
-        require(payload, "event_type", "data")
-        event_type = str(payload["event_type"])
+        check(AnyEvent, payload)
+        event_type = payload["event_type"]
         effect: Effect
         if not event_type.startswith(ORDER_EVENTS):
             key = content_key(payload)
             effect = Ignored(event_type)
         else:
+            check(OrderEvent, payload)
             order = payload["data"]
-            require(order, "id")
             last_event = order.get("last_event") or {}
             # A replay is a new Svix message with a new svix-id: dedupe on the content instead.
             key = f"{order['id']}:{last_event.get('id', '')}:{order.get('updated_at', '')}"
