@@ -494,3 +494,51 @@ def test_the_same_events_in_their_proper_shape_are_applied(
     sent = send_signed(app_webhooks, provider, body)
     assert sent["status"] == 200, sent["response_body"]
     assert json.loads(sent["response_body"])["outcome"] == "mirror updated"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["v1", "x" * 40, "v1,", "v2," + "A" * 44, ""],
+)
+def test_a_junction_signature_header_of_odd_form_is_refused(
+    client: Client, db: None, signature: str
+) -> None:
+    """Never taken for a signature that matched (svix raised ValueError on a header without a
+    comma, the same error its JSON reading raises after a match)."""
+    now = str(int(datetime.now(UTC).timestamp()))
+    response = client.post(
+        "/webhooks/junction/",
+        json.dumps(JUNCTION_ORDER),
+        content_type="application/json",
+        headers={"svix-id": "msg_forged", "svix-timestamp": now, "svix-signature": signature},
+    )
+    assert response.status_code == 401
+    assert not WebhookEvent.objects.exists() and not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["2026-13-01T00:00:00Z", "2026-02-30T10:00:00Z", "9" * 5000, "１２３"]
+)
+def test_an_unreadable_return_helper_timestamp_is_refused(
+    client: Client, db: None, timestamp: str
+) -> None:
+    response = client.post(
+        RH_URL,
+        json.dumps(RH_INVENTORY),
+        content_type="application/json",
+        headers={"timestamp": timestamp, "returnhelper-signature": "AAAA"},
+    )
+    assert response.status_code == 401
+
+
+def test_a_junction_signature_older_than_five_minutes_is_refused(client: Client, db: None) -> None:
+    body = json.dumps(JUNCTION_ORDER).encode()
+    stale = str(int((datetime.now(UTC) - timedelta(minutes=6)).timestamp()))
+    signature = svix_signature(settings.JUNCTION["webhook_secret"], "msg_old", stale, body)
+    response = client.post(
+        "/webhooks/junction/",
+        body,
+        content_type="application/json",
+        headers={"svix-id": "msg_old", "svix-timestamp": stale, "svix-signature": signature},
+    )
+    assert response.status_code == 401

@@ -147,7 +147,10 @@ class ReturnHelperWebhooks:
         timestamp = request.headers.get("timestamp", "")
         if not given or not timestamp:
             return "missing signature or timestamp header"
-        sent_at = parse_time(timestamp)
+        try:
+            sent_at = parse_time(timestamp)
+        except (ValueError, OverflowError):  # a well-formed but impossible date (month 13)
+            sent_at = None
         if sent_at is None:
             return "unreadable timestamp header"
         if abs(datetime.now(UTC) - sent_at) > TOLERANCE:
