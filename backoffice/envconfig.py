@@ -7,6 +7,7 @@ back office that ships goods must refuse to start instead, naming the variable a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,6 +40,29 @@ def _raw(name: str, default: Any) -> str | None:
 def env_str(name: str, default: str | Unset = REQUIRED) -> str:
     value = _raw(name, default)
     return default if value is None else value  # type: ignore[return-value]
+
+
+def env_secret(
+    name: str,
+    default: str | Unset = REQUIRED,
+    *,
+    decode: Callable[[str], bytes] | None = None,
+    form: str = "",
+) -> str:
+    """A secret that must not be blank: a blank value counts as unset, so where there is no default
+    (DEBUG off) start-up stops. With `decode` (base64 and the like), a value that does not decode
+    stops start-up too, and one that decodes to nothing counts as blank."""
+    value = _raw(name, default) or default
+    if isinstance(value, Unset):
+        raise ImproperlyConfigured(f"{name} is blank; set it (see .env.example).")
+    if decode is not None:
+        try:
+            decoded = decode(value)
+        except ValueError:  # binascii.Error included
+            raise ImproperlyConfigured(f"{name} must be {form or 'encoded'}.") from None
+        if not decoded:
+            raise ImproperlyConfigured(f"{name} decodes to nothing; set the real secret.")
+    return value
 
 
 def env_bool(name: str, default: bool | Unset = REQUIRED) -> bool:

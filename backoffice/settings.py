@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 from pathlib import Path
 from typing import TypedDict
@@ -21,6 +20,7 @@ from .envconfig import (
     env_float,
     env_int,
     env_list,
+    env_secret,
     env_str,
     env_url,
 )
@@ -249,12 +249,12 @@ def _dev(value: str) -> str | Unset:
     return value if DEBUG else REQUIRED
 
 
-def _b64_key(name: str, value: str) -> str:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImproperlyConfigured(f"{name} must be base64 (as Return Helper shows it).") from None
-    return value
+def _base64(value: str) -> bytes:
+    return base64.b64decode(value, validate=True)
+
+
+def _svix_secret(value: str) -> bytes:
+    return base64.b64decode(value.removeprefix("whsec_"), validate=True)
 
 
 # A claimed call is another worker's to take over after this long (must exceed the HTTP timeouts).
@@ -316,9 +316,11 @@ JUNCTION: JunctionSettings = {
     "batch_size": env_int("JUNCTION_BATCH_SIZE", 100, minimum=1, maximum=100),  # Junction's max
     "base_url": env_url("JUNCTION_BASE_URL", _dev(f"{SANDBOX_URL}/junction")),
     "api_key": env_str("JUNCTION_API_KEY", _dev("sk_us_sandbox_key")),
-    "webhook_secret": env_str(
+    "webhook_secret": env_secret(
         "JUNCTION_WEBHOOK_SECRET",
         _dev("whsec_" + base64.b64encode(b"sandbox-junction-webhook-secret-32b").decode()),
+        decode=_svix_secret,
+        form="whsec_ followed by base64 (as Junction shows it)",
     ),
 }
 _chargebee_site = env_str("CHARGEBEE_SITE", "sandbox-test")
@@ -329,8 +331,8 @@ CHARGEBEE: ChargebeeSettings = {
         f"{SANDBOX_URL}/chargebee" if DEBUG else f"https://{_chargebee_site}.chargebee.com",
     ),
     "api_key": env_str("CHARGEBEE_API_KEY", _dev("test_sandbox_key")),
-    "webhook_username": env_str("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee")),
-    "webhook_password": env_str("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-webhook-password")),
+    "webhook_username": env_secret("CHARGEBEE_WEBHOOK_USERNAME", _dev("chargebee")),
+    "webhook_password": env_secret("CHARGEBEE_WEBHOOK_PASSWORD", _dev("sandbox-webhook-password")),
     "reason_codes": env_list(
         "CHARGEBEE_RESEND_REASON_CODES",
         ["Damaged", "Lost in Transit", "Wrong Item", "Missing Item", "Quality Issue"],
@@ -348,12 +350,11 @@ RETURNHELPER: ReturnHelperSettings = {
     ),
     "api_key": env_str("RETURNHELPER_API_KEY", _dev("rh_sandbox_key")),
     "api_token": env_str("RETURNHELPER_API_TOKEN", _dev("rh_sandbox_token")),
-    "webhook_signing_key": _b64_key(
+    "webhook_signing_key": env_secret(
         "RETURNHELPER_WEBHOOK_SIGNING_KEY",
-        env_str(
-            "RETURNHELPER_WEBHOOK_SIGNING_KEY",
-            _dev(base64.b64encode(b"sandbox-returnhelper-signing-key").decode()),
-        ),
+        _dev(base64.b64encode(b"sandbox-returnhelper-signing-key").decode()),
+        decode=_base64,
+        form="base64 (as Return Helper shows it)",
     ),
     "group_max": env_int("RETURNHELPER_GROUP_MAX", 5, minimum=1),
 }

@@ -119,6 +119,21 @@ def webhook_log(state: SandboxState, request: Request, match: re.Match[str]) -> 
     return Response.json(200, {"webhooks": state.webhook_log(request.arg("provider"))})
 
 
+def send_webhook(state: SandboxState, request: Request, match: re.Match[str]) -> Response:
+    """Sign and send any body as a provider's webhook: ``{"provider", "body": text}`` sends the
+    text as it is (not JSON, NaN, deep nesting...), ``{"provider", "payload": json}`` encodes it;
+    ``url`` overrides the target. Answers with the record, the app's status included."""
+    body = _body(request)
+    provider = _provider(body.get("provider"))
+    if isinstance(body.get("body"), str):
+        raw = body["body"].encode("utf-8")
+    elif "payload" in body:
+        raw = webhooks.encode(body["payload"])
+    else:
+        raise ControlError(400, "body (text) or payload (JSON) is required")
+    return Response.json(200, {"sent": [webhooks.send_raw(state, provider, raw, body.get("url"))]})
+
+
 def redeliver(state: SandboxState, request: Request, match: re.Match[str]) -> Response:
     """Send an earlier webhook again (same body and id): a duplicate delivery."""
     seq = _body(request).get("seq")
@@ -331,6 +346,7 @@ ROUTES: list[Route] = [
     route("DELETE", r"/requests", clear_requests),
     route("GET", r"/webhooks", webhook_log),
     route("POST", r"/webhooks/redeliver", redeliver),
+    route("POST", r"/webhooks/send", send_webhook),
     route("GET", r"/faults", get_faults),
     route("POST", r"/faults", post_faults),
     route("DELETE", r"/faults", delete_faults),

@@ -144,7 +144,7 @@ def deliver(
         "message_id": message_id,
         "attempt": attempt,
         "headers": redact_headers(headers),
-        "body": json.loads(body),
+        "body": _json_or_none(body),
         "raw_body": body.decode("utf-8"),
         "sent_at": utc_timestamp(),
         "status": None,
@@ -169,6 +169,14 @@ def deliver(
     return record
 
 
+def _json_or_none(body: bytes) -> Any:
+    """The body as JSON for the log; None for one that is not (sent on purpose, see send_raw)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _retry(state: SandboxState, record: JsonDict, body: bytes, make_headers: HeaderFactory) -> None:
     deliver(
         state,
@@ -183,9 +191,10 @@ def _retry(state: SandboxState, record: JsonDict, body: bytes, make_headers: Hea
 
 
 def send_returnhelper(
-    state: SandboxState, payload: JsonDict, url: str | None = None
+    state: SandboxState, payload: JsonDict, url: str | None = None, body: bytes | None = None
 ) -> JsonDict | None:
-    """Sign and send a Return Helper webhook; ``payload`` must carry notificationId."""
+    """Sign and send a Return Helper webhook; ``payload`` must carry notificationId. ``body``, when
+    given, is sent as it is instead of ``payload`` encoded."""
     target = url or state.config.webhook_url
     if not target:
         return None
@@ -203,16 +212,20 @@ def send_returnhelper(
         provider="returnhelper",
         event=str(payload.get("action")),
         url=target,
-        body=encode(payload),
+        body=encode(payload) if body is None else body,
         make_headers=make_headers,
         message_id=str(payload.get("notificationId")),
     )
 
 
 def send_junction(
-    state: SandboxState, payload: JsonDict, url: str | None = None, message_id: str | None = None
+    state: SandboxState,
+    payload: JsonDict,
+    url: str | None = None,
+    message_id: str | None = None,
+    body: bytes | None = None,
 ) -> JsonDict | None:
-    """Sign (Svix) and send a Junction webhook."""
+    """Sign (Svix) and send a Junction webhook (``body``: sent as it is, as above)."""
     target = url or state.config.junction_webhook_url
     if not target:
         return None
@@ -232,16 +245,17 @@ def send_junction(
         provider="junction",
         event=str(payload.get("event_type")),
         url=target,
-        body=encode(payload),
+        body=encode(payload) if body is None else body,
         make_headers=make_headers,
         message_id=msg_id,
     )
 
 
 def send_chargebee(
-    state: SandboxState, payload: JsonDict, url: str | None = None
+    state: SandboxState, payload: JsonDict, url: str | None = None, body: bytes | None = None
 ) -> JsonDict | None:
-    """Send a Chargebee event with HTTP Basic auth (Chargebee does not sign webhooks)."""
+    """Send a Chargebee event with HTTP Basic auth (Chargebee does not sign webhooks; ``body``: sent
+    as it is, as above)."""
     target = url or state.config.chargebee_webhook_url
     if not target:
         return None
@@ -253,7 +267,7 @@ def send_chargebee(
         provider="chargebee",
         event=str(payload.get("event_type")),
         url=target,
-        body=encode(payload),
+        body=encode(payload) if body is None else body,
         make_headers=lambda _body: {"Authorization": authorization},
         message_id=str(payload.get("id")),
     )
@@ -265,12 +279,30 @@ def redeliver(state: SandboxState, seq: int) -> JsonDict | None:
     if not records:
         return None
     record = records[0]
-    payload = json.loads(record["raw_body"])
+    body = str(record["raw_body"]).encode("utf-8")
+    payload = record["body"] if isinstance(record["body"], dict) else {}
     if record["provider"] == "returnhelper":
-        return send_returnhelper(state, payload, url=record["url"])
+        return send_returnhelper(state, payload, url=record["url"], body=body)
     if record["provider"] == "junction":
-        return send_junction(state, payload, url=record["url"], message_id=record["message_id"])
-    return send_chargebee(state, payload, url=record["url"])
+        return send_junction(
+            state, payload, url=record["url"], message_id=record["message_id"], body=body
+        )
+    return send_chargebee(state, payload, url=record["url"], body=body)
+
+
+def send_raw(state: SandboxState, provider: str, body: bytes, url: str | None = None) -> JsonDict:
+    """Sign and send any body as one of the provider's webhooks, however odd its shape: a test
+    of what the app does with a correctly signed event it cannot use."""
+    payload = _json_or_none(body)
+    payload = payload if isinstance(payload, dict) else {}
+    senders = {"returnhelper": send_returnhelper, "chargebee": send_chargebee}
+    if provider == "junction":
+        record = send_junction(state, payload, url=url, body=body)
+    else:
+        record = senders[provider](state, payload, url=url, body=body)
+    if record is None:
+        raise ValueError(f"no webhook URL configured for {provider}")
+    return record
 
 
 def new_notification_id() -> str:

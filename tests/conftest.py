@@ -75,6 +75,24 @@ def sandbox(sandbox_server, settings):  # type: ignore[no-untyped-def]
     return sandbox_server
 
 
+@pytest.fixture
+def app_webhooks(live_server, sandbox, settings, transactional_db):  # type: ignore[no-untyped-def]
+    """The sandbox sending its signed webhooks to the live server: real HTTP both ways."""
+    import requests
+
+    settings.SITE_URL = live_server.url  # Return Helper signs the URL it posts to
+    requests.post(
+        f"{sandbox.url}/_sandbox/config",
+        json={
+            "webhook_url": f"{live_server.url}/webhooks/returnhelper/",
+            "chargebee_webhook_url": f"{live_server.url}/webhooks/chargebee/",
+            "junction_webhook_url": f"{live_server.url}/webhooks/junction/",
+        },
+        timeout=10,
+    ).raise_for_status()
+    return sandbox
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_stray_sessions_at_teardown(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     """PostgreSQL will not drop the test database while a session is connected to it. A worker

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dev import production_like_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -107,3 +109,30 @@ def test_smtp_comes_from_one_email_url_and_its_password_is_masked() -> None:
     assert "mail-pass-9" in shown["SECRET_VALUES"]
     default = show("EMAIL_BACKEND", IGNORE_DOTENV="1")
     assert default["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def production(**changes: str) -> subprocess.CompletedProcess[str]:
+    """Start with the production-like settings CI checks with --deploy, changed as given."""
+    return start(**{**production_like_env(), **changes})
+
+
+def test_the_production_like_configuration_starts() -> None:
+    result = production()
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CHARGEBEE_WEBHOOK_USERNAME", ""),
+        ("CHARGEBEE_WEBHOOK_PASSWORD", "   "),
+        ("RETURNHELPER_WEBHOOK_SIGNING_KEY", ""),  # also the base64 of nothing
+        ("JUNCTION_WEBHOOK_SECRET", ""),
+        ("JUNCTION_WEBHOOK_SECRET", "whsec_"),  # a prefix and nothing after it
+        ("JUNCTION_WEBHOOK_SECRET", "whsec_not base64!"),
+    ],
+)
+def test_production_refuses_a_blank_webhook_secret_naming_it(variable: str, value: str) -> None:
+    result = production(**{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr

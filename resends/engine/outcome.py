@@ -61,6 +61,23 @@ def refresh_request_state(request_id: int) -> str:
         return state
 
 
+def count_resends(order: Order) -> int:
+    """Resends of a Chargebee order that count against its cap, from facts that cannot double:
+    the resend orders Chargebee lists for it, plus our succeeded calls whose new order it does not
+    list (yet). Our success and Chargebee's webhook land in either order; each resend counts once.
+    A success whose new order we could not read counts on its own: too many, never too few.
+
+    Call it holding the order's row lock (select_for_update), with resent_order_ids current."""
+    listed = set(order.resent_order_ids or ())
+    ours = ProviderCall.objects.filter(
+        account_id=order.account_id,
+        operation=Op.CHARGEBEE_RESEND_ORDER,
+        subject=order.external_id,
+        state=CallState.SUCCEEDED,
+    ).values_list("provider_reference", flat=True)
+    return len(listed) + sum(1 for reference in ours if not reference or reference not in listed)
+
+
 def apply_success(call: ProviderCall, result: CallResult) -> None:
     """Keep the mirrors truthful right away, so the next preview counts this resend."""
     if call.operation == Op.CHARGEBEE_RESEND_ORDER:
@@ -74,9 +91,9 @@ def apply_success(call: ProviderCall, result: CallResult) -> None:
             .first()
         )
         if order is not None:
-            order.resend_count += 1
             for name, value in updates.items():
                 setattr(order, name, value)
+            order.resend_count = count_resends(order)  # this call is SUCCEEDED already
             order.save(update_fields=["resend_count", *updates])
     elif call.operation == Op.RETURNHELPER_CREATE_RESEND:
         ReturnInventory.objects.filter(

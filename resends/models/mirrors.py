@@ -20,7 +20,14 @@ class Order(models.Model):
     resent_status = models.CharField(max_length=30, blank=True)
     is_resent = models.BooleanField(default=False)
     original_order_id = models.CharField(max_length=64, blank=True)
-    resend_count = models.PositiveSmallIntegerField(default=0)
+    resent_order_ids = models.JSONField(
+        default=list, blank=True, help_text="The resend orders the provider lists for this one."
+    )
+    resend_count = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Resends used: the provider's resent orders plus ours that succeeded and that it "
+        "does not list yet (engine/outcome.py count_resends).",
+    )
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from django.db import transaction
 
+from ..engine.outcome import count_resends
 from ..models import LineItem, Order, ProviderAccount, ReturnInventory
 from ..providers.base import HandlingUpdate, InventoryRecord, OrderRecord
 
@@ -59,9 +60,12 @@ def upsert_order(account: ProviderAccount, record: OrderRecord) -> tuple[Order, 
             "resent_status": record.resends.resent_status[:30],
             "is_resent": record.resends.is_resent,
             "original_order_id": record.resends.original_order_id[:64],
-            "resend_count": len(record.resends.resent_order_ids),
+            "resent_order_ids": list(dict.fromkeys(record.resends.resent_order_ids)),
         }
     order, changed = _upsert(Order, account, record.external_id, fields)
+    if changed and record.resends is not None:
+        order.resend_count = count_resends(order)  # under the row lock _upsert took
+        order.save(update_fields=["resend_count"])
     if changed and record.lines is not None:
         for line in record.lines:
             LineItem.objects.update_or_create(

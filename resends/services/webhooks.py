@@ -7,7 +7,7 @@ row, so it is either fully applied once or not recorded at all.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from ..engine.outcome import refresh_request_state
@@ -26,22 +26,35 @@ from .mirrors import update_handling, upsert_inventory, upsert_order
 DUPLICATE = "duplicate: already applied"
 
 
+class EventNotApplied(Exception):
+    """The database refused the event as it is (a value a table cannot hold): nothing is recorded
+    and the provider is asked to send it again (4xx), so it is not lost."""
+
+
 def receive_event(*, account: ProviderAccount, event: InboundEvent) -> str:
     """Apply the event once per (provider, dedupe key); returns what it did, in a few words."""
+    key = event.dedupe_key[:128]
     try:
         with transaction.atomic():
-            row = WebhookEvent.objects.create(
-                provider=account.provider,
-                account=account,
-                dedupe_key=event.dedupe_key[:128],
-                event_type=event.event_type[:60],
-                payload=event.payload,
-            )
+            try:
+                with transaction.atomic():
+                    row = WebhookEvent.objects.create(
+                        provider=account.provider,
+                        account=account,
+                        dedupe_key=key,
+                        event_type=event.event_type[:60],
+                        payload=event.payload,
+                    )
+            except IntegrityError:
+                # Only the (provider, dedupe_key) constraint makes it a duplicate.
+                if WebhookEvent.objects.filter(provider=account.provider, dedupe_key=key).exists():
+                    return DUPLICATE
+                raise
             row.outcome = apply_effect(account, event.effect)[:200]
             row.save(update_fields=["outcome"])
             return row.outcome
-    except IntegrityError:
-        return DUPLICATE
+    except (IntegrityError, DataError) as exc:
+        raise EventNotApplied(str(exc)) from exc
 
 
 def apply_effect(account: ProviderAccount, effect: Effect) -> str:

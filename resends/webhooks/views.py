@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from ..accounts import default_account
 from ..providers import registry
 from ..providers.base import InboundRequest, MalformedEvent
-from ..services.webhooks import receive_event
+from ..services.webhooks import EventNotApplied, receive_event
 
 log = logging.getLogger(__name__)
 
@@ -41,4 +41,9 @@ def receive(request: HttpRequest, provider: str) -> JsonResponse:
     except MalformedEvent as exc:
         log.warning("%s webhook malformed: %s", provider, exc)
         return JsonResponse({"error": f"malformed event: {exc}"[:300]}, status=400)
-    return JsonResponse({"ok": True, "outcome": receive_event(account=account, event=event)})
+    try:
+        outcome = receive_event(account=account, event=event)
+    except EventNotApplied as exc:
+        log.error("%s webhook %s could not be applied: %s", provider, event.dedupe_key, exc)
+        return JsonResponse({"error": "the event cannot be applied as sent"}, status=422)
+    return JsonResponse({"ok": True, "outcome": outcome})

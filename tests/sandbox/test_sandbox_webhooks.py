@@ -205,3 +205,23 @@ def test_emit_without_a_url_returns_the_payload_only(
     assert answer["sent"] == [] and "warning" in answer
     assert answer["payloads"][0]["event_type"] == "order_updated"
     assert datetime.fromtimestamp(answer["payloads"][0]["occurred_at"], UTC)
+
+
+def test_any_body_can_be_signed_and_sent_as_it_is(
+    sandbox: RunningSandbox, control: Client, receiver: Receiver
+) -> None:
+    """For tests of odd shapes: the body is not re-encoded, and its signature is right."""
+    odd = '{"action": "updateResendStatus", "resend": {"cost": NaN}}'
+    nested = "[" * 1000 + "]" * 1000
+    for provider, body in (("returnhelper", odd), ("junction", nested), ("chargebee", "[1]")):
+        answer = control.post(
+            "/webhooks/send", json={"provider": provider, "body": body, "url": receiver.url}
+        )
+        assert answer.json()["sent"][0]["status"] == 200
+    rh, junction, chargebee = receiver.wait_for(3)
+    assert rh.body == odd.encode() and rh_signature_ok(rh, receiver.url)
+    assert junction.body == nested.encode()
+    Webhook(DEFAULTS.junction_webhook_secret).verify(junction.body, junction.headers)
+    assert chargebee.body == b"[1]" and chargebee.headers["authorization"].startswith("Basic ")
+    payload = control.post("/webhooks/send", json={"provider": "chargebee", "payload": {"a": 1}})
+    assert payload.status_code == 400  # no URL configured and none given
