@@ -15,8 +15,8 @@ from django.utils import timezone
 from resends import rules
 from resends.models import Order, ProviderCall, ResendRequest, WebhookEvent
 from resends.models.audit import CallState
-from resends.selectors.order_facts import chargebee_cap
 from resends.rules import RuleViolation
+from resends.selectors.order_facts import chargebee_cap
 from resends.services.submit import submit_chargebee_resend
 from tests.sandbox.helpers import wait_until
 from tests.test_webhooks import send_signed
