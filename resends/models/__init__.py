@@ -3,6 +3,7 @@ from .audit import CallAttempt, ErrorClass, ProviderCall, ResendRequest, ResendT
 from .budget import RateBudgetState
 from .bulk import BulkJob, BulkKind, BulkState
 from .mirrors import LineItem, Order, ReturnInventory
+from .review import ReviewDecision, ReviewNotice
 from .saved_filter import SavedFilter
 from .webhooks import WebhookEvent
 
@@ -21,6 +22,8 @@ __all__ = [
     "ResendRequest",
     "ResendTarget",
     "ReturnInventory",
+    "ReviewDecision",
+    "ReviewNotice",
     "SavedFilter",
     "WebhookEvent",
 ]
