@@ -124,10 +124,6 @@ class ProviderState:
 
     summary: str
     records: tuple[ProviderRecord, ...] = ()
-    # Whether the provider names the effect (an order id, a resend id): "it was applied" then
-    # records that reference. Junction's replay has none.
-    has_reference: bool = True
-    reference_label: str = "Provider reference"
 
 
 class Unsupported(Exception):
@@ -299,6 +295,9 @@ class ProviderAdapter(ABC):
 
     provider: str
     label: str
+    # What the provider calls the effect a call makes (a manager who finds it records this);
+    # "" when the provider names none (Junction's replay).
+    reference_label: str = "Provider reference"
 
     @abstractmethod
     def execute(

@@ -16,6 +16,7 @@ from resends.accounts import default_account
 from resends.engine import policy
 from resends.models import CallAttempt, ProviderCall
 from resends.models.audit import CallState
+from resends.presentation import call_summary
 from resends.services.submit import submit_junction_orders
 
 from .helpers import (
@@ -90,6 +91,7 @@ def test_a_503_while_reconciling_then_an_answer_settles_without_review(
         repeat = call.attempt_rows.order_by("number").last()
         assert repeat is not None and repeat.request_redacted["purpose"] == "repeat"
         assert "A repeat" in repeat.error_message
+        assert "It was sent 2 times" in call_summary(call)  # what the agent reads
     else:
         assert call.repeats == 0 and len(ledger(sandbox, provider)) == 1
         assert call.provider_reference
@@ -213,4 +215,5 @@ def test_a_junction_replay_superseded_by_a_newer_event_is_not_repeated(
     due_now(call)
     call = run(call)
     assert call.state == CallState.SUCCEEDED and call.provider_status == "superseded"
+    assert "no replay was needed" in call_summary(call)
     assert call.repeats == 0 and len(ledger(sandbox, "junction")) == 1

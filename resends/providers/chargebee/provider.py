@@ -141,6 +141,7 @@ def _result_for(
 class ChargebeeAdapter(ProviderAdapter):
     provider = "chargebee"
     label = "Chargebee"
+    reference_label = "Chargebee order id of the resend"
 
     def __init__(
         self,
@@ -260,9 +261,7 @@ class ChargebeeAdapter(ProviderAdapter):
             f"our first attempt ({first_sent_at:%Y-%m-%d %H:%M} UTC) with our lines"
             + (f" and reason “{request.reason}”." if request.reason else ".")
         )
-        return ProviderState(
-            summary, tuple(records), reference_label="Chargebee order id of the resend"
-        )
+        return ProviderState(summary, tuple(records))
 
     def _replay(self, payload: dict[str, Any], idempotency_key: str) -> Reconciliation:
         # Any ProviderError goes up as it is: a refusal means nothing was applied; anything else

@@ -78,6 +78,7 @@ def _moment(payload: dict[str, Any], name: str) -> datetime | None:
 class JunctionAdapter(ProviderAdapter):
     provider = "junction"
     label = "Junction"
+    reference_label = ""
 
     def __init__(self, client: JunctionClient) -> None:
         self.client = client
@@ -160,7 +161,6 @@ class JunctionAdapter(ProviderAdapter):
                 f"A window replay from {payload.get('start_at')} to {payload.get('end_at') or 'then'}. "
                 + no_trace
                 + "happened; Junction's dashboard lists the webhook messages it sent.",
-                has_reference=False,
             )
         orders = self._orders(order_ids[:MAX_SHOWN])
         since = _aware(first_sent_at) + CLOCK_SKEW
@@ -193,7 +193,6 @@ class JunctionAdapter(ProviderAdapter):
             + no_trace
             + "happened; an order with a newer event has had that webhook sent by Junction since.",
             tuple(records),
-            has_reference=False,
         )
 
     def _orders(self, order_ids: list[str]) -> dict[str, JunctionOrder]:

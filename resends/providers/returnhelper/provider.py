@@ -51,6 +51,7 @@ SEARCH_PAGES = 4  # a manager's look at one addressee's recent resends reads at 
 class ReturnHelperAdapter(ProviderAdapter):
     provider = "returnhelper"
     label = "Return Helper"
+    reference_label = "Return Helper resend id"
 
     def __init__(self, client: ReturnHelperClient) -> None:
         self.client = client
@@ -149,7 +150,6 @@ class ReturnHelperAdapter(ProviderAdapter):
             return ProviderState(
                 f"Resend {record.resend_number or record.resend_id} is {record.status or '?'}.",
                 (_record(record, matches=record.status_code == CANCELED),),
-                reference_label="Return Helper resend id",
             )
         if operation != CREATE_RESEND:
             raise invalid_request(
@@ -161,7 +161,6 @@ class ReturnHelperAdapter(ProviderAdapter):
             return ProviderState(
                 f"Resend {record.resend_number or record.resend_id} is {record.status or '?'}.",
                 (_record(record, matches=set(record.inventory_ids) == ours),),
-                reference_label="Return Helper resend id",
             )
         shipment = payload.get("shipment") or {}
         if first_sent_at.tzinfo is None:
@@ -195,7 +194,6 @@ class ReturnHelperAdapter(ProviderAdapter):
             f"{since:%Y-%m-%d} hold any of our items {sorted(ours)}; {matching} hold exactly "
             "them and were created since our first attempt.",
             tuple(found),
-            reference_label="Return Helper resend id",
         )
 
     def countries(self) -> tuple[Country, ...]:
