@@ -213,6 +213,8 @@ def _reconcile(
                 attempt, None, outcome="reconcile_failed", message=redact_text(repr(exc))
             )
             return _after_unknown(call, "Unexpected error while checking with the provider.")
+    if verdict.asked:  # reads made to decide, when no single exchange says it
+        attempt.request_redacted = {**attempt.request_redacted, "asked": list(verdict.asked)}
     with transaction.atomic():
         _close_attempt(
             attempt,

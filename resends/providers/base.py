@@ -106,6 +106,7 @@ class Reconciliation:
     verdict: Verdict
     explanation: str
     result: CallResult | None = None
+    asked: tuple[str, ...] = ()  # the reads made to decide ("GET https://…/orders/ord_1"), if any
 
 
 @dataclass(frozen=True)

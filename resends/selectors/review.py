@@ -87,6 +87,8 @@ def attempts_of(call: ProviderCall) -> list[AttemptView]:
     for row in rows:
         sent = row.request_redacted or {}
         method, url = sent.get("method", ""), sent.get("url", "")
+        reads = sent.get("asked") or []
+        asked = f"{method} {url}".strip() or "; ".join(str(read) for read in reads)
         views.append(
             AttemptView(
                 number=row.number,
@@ -94,7 +96,7 @@ def attempts_of(call: ProviderCall) -> list[AttemptView]:
                 started_at=row.started_at,
                 finished_at=row.finished_at,
                 duration_ms=row.duration_ms,
-                asked=redact_text(f"{method} {url}".strip()),
+                asked=redact_text(asked),
                 body=redact_text(str(sent.get("body") or ""))[:EXCERPT_SHOWN],
                 status=row.response_status,
                 outcome=row.outcome,

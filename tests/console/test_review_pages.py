@@ -59,6 +59,7 @@ def test_the_review_page_shows_everything_side_by_side(
     assert '"reason": "Damaged"' in squash(page)
     assert page.count('data-purpose="send"') == 1 and page.count('data-purpose="reconcile"') == 1
     assert "RemoteDisconnected" in page and "reconciled_undecided" in page
+    assert f"GET {sandbox.chargebee_url}/api/v2/orders/{call.subject}; GET " in page  # the reads
     # The provider's state is loaded by htmx after the page (a link without JavaScript).
     assert f'hx-get="{reverse("resends:review-provider", args=[call.pk])}"' in page
     assert 'name="evidence"' not in page

@@ -281,9 +281,10 @@ class ChargebeeAdapter(ProviderAdapter):
             )
         return Reconciliation(Verdict.APPLIED, explanation, result)
 
-    def _read(self, order_id: str) -> ChargebeeOrder | str:
+    def _read(self, order_id: str, asked: list[str]) -> ChargebeeOrder | str:
         """The order, or why Chargebee says it cannot give it (a refusal: it will not change by
         asking again). A failure to ask is raised."""
+        asked.append(f"GET {self.client.base_url}/api/v2/orders/{order_id}")
         try:
             return self.client.get_order(order_id)
         except ProviderError as error:
@@ -293,24 +294,27 @@ class ChargebeeAdapter(ProviderAdapter):
 
     def _look_up(self, payload: ResendPayload, first_sent_at: datetime) -> Reconciliation:
         since = first_sent_at - CLOCK_SKEW
-        original = self._read(payload.order_id)
+        asked: list[str] = []
+        original = self._read(payload.order_id, asked)
         if isinstance(original, str):
-            return Reconciliation(Verdict.UNDECIDED, original)
+            return Reconciliation(Verdict.UNDECIDED, original, asked=tuple(asked))
         wanted = _wanted_signature(original, payload)
         if wanted is None:
             return Reconciliation(
                 Verdict.UNDECIDED,
                 f"Order {original.id} no longer has all the line items we resent, so its resends "
                 "cannot be matched against ours.",
+                asked=tuple(asked),
             )
         matches: list[ChargebeeOrder] = []
         others: list[str] = []
         for link in original.resent_orders:
-            resend = self._read(link.order_id)
+            resend = self._read(link.order_id, asked)
             if isinstance(resend, str):
                 return Reconciliation(
                     Verdict.UNDECIDED,
                     f"Order {original.id} lists resend {link.order_id}, but {resend}",
+                    asked=tuple(asked),
                 )
             if resend.original_order_id != original.id:
                 continue
@@ -330,12 +334,14 @@ class ChargebeeAdapter(ProviderAdapter):
                 f"{read}: exactly one resend was created since our first attempt with our lines "
                 f"and quantities: {found.id}.",
                 _result_for(found),
+                tuple(asked),
             )
         if not matches and not others:
             return Reconciliation(
                 Verdict.ABSENT,
                 f"{read}: none was created since our first attempt "
                 f"({first_sent_at:%Y-%m-%d %H:%M} UTC). Nothing was applied; safe to send again.",
+                asked=tuple(asked),
             )
         found_ids = ", ".join(o.id for o in matches) or "none"
         return Reconciliation(
@@ -343,6 +349,7 @@ class ChargebeeAdapter(ProviderAdapter):
             f"{read}: Chargebee's answer cannot tell which is ours. Resends created since our "
             f"first attempt with our lines: {found_ids}; other resends since then: "
             f"{', '.join(others) or 'none'}.",
+            asked=tuple(asked),
         )
 
 

@@ -121,6 +121,7 @@ class JunctionAdapter(ProviderAdapter):
                 f"not read one by one, so it cannot tell whether ours happened. {REPEAT_IS_SAFE}",
             )
         orders = self._orders(order_ids)
+        asked = (f"GET {self.client.base_url}/v3/orders?order_ids=… ({len(order_ids)} orders)",)
         since = _aware(first_sent_at) + CLOCK_SKEW
         moved = [order.id for order in orders.values() if _newer(order, since)]
         unknown = [order_id for order_id in order_ids if order_id not in orders]
@@ -136,12 +137,14 @@ class JunctionAdapter(ProviderAdapter):
                     provider_status="superseded",
                     data={"order_ids": moved, "unknown_order_ids": unknown},
                 ),
+                asked,
             )
         return Reconciliation(
             Verdict.REPEAT,
             f"{read}: {len(waiting)} have had no event since our first attempt, and a replay "
             "leaves no trace on an order, so Junction cannot tell whether ours happened. "
             f"{REPEAT_IS_SAFE}",
+            asked=asked,
         )
 
     def current_state(
