@@ -4,6 +4,7 @@ at the provider's current state through the call's adapter."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from ..models.audit import CallState
 from ..providers.base import ProviderError, ProviderState, Unsupported
 from ..providers.registry import adapter_for
 from ..redaction import redact_text, redact_value
+
+log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 200
 EXCERPT_SHOWN = 1500  # characters of a recorded response shown per attempt
@@ -160,4 +163,7 @@ def provider_state(call: ProviderCall) -> Evidence:
         return Evidence(now, None, f"Could not read the provider's state now: {error.message}")
     except Unsupported as error:
         return Evidence(now, None, str(error))
+    except Exception:  # a bug or an answer we cannot read: the page still shows the rest
+        log.exception("call %s: reading the provider's state failed", call.pk)
+        return Evidence(now, None, "Could not read the provider's state now (an unexpected error).")
     return Evidence(now, state)
