@@ -389,19 +389,21 @@ def _this_round(call: ProviderCall) -> QuerySet[CallAttempt]:
 
 def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
     attempts = _this_round(call)
-    count = attempts.count()
+    # Only the provider's "not taken" answers count here; unknown outcomes have their own limits.
+    count = attempts.filter(outcome=ErrorClass.TRANSIENT.value).count()
     if count >= policy.MAX_ATTEMPTS:
-        # Transient errors say the provider did not take the request. An earlier attempt whose
-        # outcome could not be learned and was then repeated (Junction) may still have landed.
-        repeated = attempts.filter(outcome=f"reconciled_{Verdict.REPEAT}").exists()
-        what = (
-            "an earlier attempt's outcome could not be learned, so it may have been applied once"
-            if repeated
-            else "the provider took none of them, so nothing was applied"
-        )
+        if attempts.filter(outcome=f"reconciled_{Verdict.REPEAT}").exists():
+            # An earlier attempt's outcome could not be learned (Junction), and every repeat
+            # since was refused: it may have landed once, and failing it would say it did not.
+            return _needs_review(
+                call,
+                f"The provider could not tell whether an earlier attempt was applied, and the "
+                f"{count} repeats since were refused (not applied). Last answer: {error.message}",
+            )
         return _fail(
             call,
-            f"Gave up after {count} attempts; {what}. Last answer: {error.message}",
+            f"Gave up after {count} attempts; the provider took none of them, so nothing was "
+            f"applied. Last answer: {error.message}",
             ErrorClass.TRANSIENT,
         )
     if error.retry_after:

@@ -19,7 +19,8 @@ def sweep_grace() -> timedelta:
     return timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
 
 
-# Transient failures (nothing applied) are retried this many times in all, then the call fails.
+# Transient answers (nothing applied: 429, 408, a refused connection) are taken this many times
+# in all, then the call fails (or, if an earlier outcome could not be learned, needs review).
 MAX_ATTEMPTS = 8
 
 # An unknown outcome is settled by asking the provider (reconcile). When the provider cannot be

@@ -217,3 +217,23 @@ def test_a_junction_replay_superseded_by_a_newer_event_is_not_repeated(
     assert call.state == CallState.SUCCEEDED and call.provider_status == "superseded"
     assert "no replay was needed" in call_summary(call)
     assert call.repeats == 0 and len(ledger(sandbox, "junction")) == 1
+
+
+def test_a_junction_repeat_refused_until_the_limit_needs_review_not_failure(
+    sandbox, agent: User
+) -> None:  # type: ignore[no-untyped-def]
+    """The first replay may have landed; failing the call would tell the agent it did not."""
+    call = submit_for("junction", sandbox, agent)
+    faults(sandbox, provider="junction", drop_after_apply=1)
+    call = run(call)
+    faults(sandbox, provider="junction", rate_limit_burst=100, retry_after=0, methods=["POST"])
+    for _ in range(policy.MAX_ATTEMPTS):
+        due_now(call)
+        call = run(call)
+    assert call.state == CallState.NEEDS_REVIEW, call.failure_reason
+    assert call.failure_reason.startswith(
+        "The provider could not tell whether an earlier attempt was applied, and the 8 repeats"
+    )
+    assert call.repeats == 1 and len(ledger(sandbox, "junction")) == 1
+    outcomes = list(call.attempt_rows.values_list("outcome", flat=True))
+    assert outcomes.count("transient") == policy.MAX_ATTEMPTS  # reads and unknowns not counted
