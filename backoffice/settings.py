@@ -229,6 +229,7 @@ CELERY_TASK_ROUTES = {
     "resends.tasks.advance_bulk_job": {"queue": BULK_QUEUE},
     "resends.tasks.sweep_calls": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.sweep_bulk_jobs": {"queue": MAINTENANCE_QUEUE},
+    "resends.tasks.send_review_notice": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.sync_mirrors": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.run_scheduled_replay": {"queue": MAINTENANCE_QUEUE},
     "backoffice.clear_sessions": {"queue": MAINTENANCE_QUEUE},
@@ -283,6 +284,9 @@ BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
 # items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
 BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2, minimum=0, maximum=1)
 BULK_FAILURE_ALERT_MIN_ITEMS = env_int("BULK_FAILURE_ALERT_MIN_ITEMS", 20, minimum=1)
+# Managers are emailed when provider calls enter needs review, at most once per this many seconds
+# (calls that enter review in between are in the next email).
+REVIEW_NOTICE_INTERVAL_SECONDS = env_int("REVIEW_NOTICE_INTERVAL_SECONDS", 3600, minimum=60)
 
 
 class JunctionSettings(TypedDict):
@@ -430,6 +434,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-bulk-jobs": _every("resends.tasks.sweep_bulk_jobs", 30.0),
     # Folds the provider-call count rows the triggers append (resends/services/call_counts.py).
     "compact-call-counts": _every("backoffice.compact_call_counts", 60.0),
+    # Emails the managers about calls that entered needs review (REVIEW_NOTICE_INTERVAL_SECONDS).
+    "review-notice": _every("resends.tasks.send_review_notice", 60.0),
     "clear-expired-sessions": _every(
         "backoffice.clear_sessions", 24 * 60 * 60.0, expires=60 * 60.0
     ),

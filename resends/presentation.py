@@ -31,8 +31,8 @@ def call_summary(call: ProviderCall) -> str:
         )
     if state == CallState.NEEDS_REVIEW:
         return (
-            "Could not be confirmed automatically. A manager must check in the provider's "
-            f"dashboard. {call.failure_reason}".strip()
+            "The provider could not tell whether it was applied, so nothing is sent again until "
+            f"a manager settles it (Needs review). {call.failure_reason}".strip()
         )
     if state == CallState.FAILED:
         return f"The provider refused: {call.failure_reason or 'no reason given'}."
@@ -45,7 +45,15 @@ def _success(call: ProviderCall) -> str:
     if call.operation == Op.CHARGEBEE_RESEND_ORDER:
         return f"Chargebee created the resend order {call.provider_reference}.".replace(" .", ".")
     if call.operation == Op.JUNCTION_RESEND_EVENTS:
-        return "Junction accepted the replay; the webhooks go out from Junction."
+        if call.provider_status == "superseded":
+            return "Junction has sent newer webhooks for these orders since; no replay was needed."
+        repeated = (
+            f" It was sent {call.repeats + 1} times: Junction keeps no record of replays and "
+            "the first answer was lost, so its webhooks may go out twice (nothing is shipped)."
+            if call.repeats
+            else ""
+        )
+        return f"Junction accepted the replay; the webhooks go out from Junction.{repeated}"
     if call.operation == Op.RETURNHELPER_CANCEL_RESEND:
         return "Return Helper cancelled the resend."
     number = call.provider_reference_2 or call.provider_reference

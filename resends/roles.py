@@ -31,6 +31,8 @@ MANAGER_PERMISSIONS = (
     "resends.change_savedfilter",
     "resends.delete_savedfilter",
     "resends.approve_resendrequest",
+    "resends.view_reviewdecision",
+    "resends.decide_reviewdecision",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.add_periodictask",
     "django_celery_beat.change_periodictask",

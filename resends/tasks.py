@@ -12,6 +12,7 @@ from . import doorbell
 from .engine import policy
 from .engine.execution import process_call
 from .engine.sweeper import due_calls
+from .services import review
 from .services.bulk_run import advance, restart_stalled
 from .services.schedules import run_schedule
 from .services.sync import sync_all
@@ -42,6 +43,11 @@ def sweep_calls() -> int:
     for call_id, lane in due:
         doorbell.send(doorbell.EXECUTE_CALL, call_id, queue=doorbell.call_queue(lane))
     return len(due)
+
+
+@shared_task(ignore_result=True)
+def send_review_notice() -> bool:
+    return review.send_review_notice() is not None
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)

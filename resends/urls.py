@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from .views import bulk, chargebee, find, junction, orders, reports, requests, returnhelper
+from .views import (
+    bulk,
+    chargebee,
+    find,
+    junction,
+    orders,
+    reports,
+    requests,
+    returnhelper,
+    review,
+)
 
 app_name = "resends"
 
@@ -21,6 +31,10 @@ urlpatterns = [
     path("resends/<uuid:public_id>/retry/", requests.request_retry, name="request-retry"),
     path("resends/<uuid:public_id>/cancel/", requests.request_cancel, name="request-cancel"),
     path("reports/", reports.reports, name="reports"),
+    path("review/", review.review_queue, name="review-queue"),
+    path("review/<int:call_id>/", review.review_call, name="review"),
+    path("review/<int:call_id>/provider/", review.review_provider, name="review-provider"),
+    path("review/<int:call_id>/decide/", review.review_decide, name="review-decide"),
     path("bulk/", bulk.bulk_list, name="bulk-jobs"),
     path("bulk/new/", bulk.bulk_new, name="bulk-new"),
     path("bulk/<uuid:public_id>/", bulk.bulk_job, name="bulk-job"),

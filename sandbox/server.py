@@ -218,6 +218,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 entry["status"] = "dropped"
                 self._drop()
                 return
+            if decision.error_after_apply is not None:
+                response = provider.server_error(decision.error_after_apply, decision.error_plain)
         entry["status"] = response.status
         self._write(response)
 

@@ -40,8 +40,9 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
 
 @dataclass
 class FaultConfig:
-    """Per-provider faults. Counts (``*_count``, ``rate_limit_burst``, ``drop_after_apply``)
-    decrement as they are used; ``None`` counts mean "every request while configured"."""
+    """Per-provider faults. Counts (``*_count``, ``rate_limit_burst``, ``drop_after_apply``,
+    ``error_after_apply``) decrement as they are used; ``None`` counts mean "every request while
+    configured". Rates (``*_rate``, 0-1) draw from one generator seeded by ``seed``."""
 
     latency_ms: int = 0
     error_rate: float = 0.0
@@ -49,14 +50,27 @@ class FaultConfig:
     error_count: int | None = None
     error_plain: bool = False
     rate_limit_burst: int = 0
+    rate_limit_rate: float = 0.0
     retry_after: int = 1
     hang_seconds: float = 0.0
     hang_count: int | None = None
+    hang_rate: float = 0.0
     drop_after_apply: int = 0
+    drop_rate: float = 0.0
+    # A gateway's 5xx after the provider applied the request (a 502/504 from the proxy in front).
+    error_after_apply: int = 0
+    error_after_apply_rate: float = 0.0
     methods: list[str] | None = None
     seed: int | None = None
     injected: dict[str, int] = field(
-        default_factory=lambda: {"latency": 0, "error": 0, "rate_limit": 0, "hang": 0, "drop": 0}
+        default_factory=lambda: {
+            "latency": 0,
+            "error": 0,
+            "rate_limit": 0,
+            "hang": 0,
+            "drop": 0,
+            "error_after_apply": 0,
+        }
     )
 
     def __post_init__(self) -> None:
@@ -75,6 +89,7 @@ class FaultDecision:
     error_plain: bool = False
     hang: float = 0.0
     drop: bool = False
+    error_after_apply: int | None = None  # the status to answer once the request is applied
 
     @property
     def name(self) -> str | None:
@@ -84,6 +99,8 @@ class FaultDecision:
             return "error"
         if self.drop:
             return "drop_after_apply"
+        if self.error_after_apply is not None:
+            return "error_after_apply"
         if self.hang:
             return "hang"
         return None
@@ -107,8 +124,15 @@ def parse_fault_config(body: JsonDict) -> FaultConfig:
     if "methods" in values and values["methods"] is not None:
         values["methods"] = [str(method).upper() for method in values["methods"]]
     fault = FaultConfig(**values)
-    if not 0 <= fault.error_rate <= 1:
-        raise ValueError("error_rate must be between 0 and 1")
+    for name in (
+        "error_rate",
+        "rate_limit_rate",
+        "hang_rate",
+        "drop_rate",
+        "error_after_apply_rate",
+    ):
+        if not 0 <= getattr(fault, name) <= 1:
+            raise ValueError(f"{name} must be between 0 and 1")
     return fault
 
 
@@ -321,8 +345,11 @@ class SandboxState:
             if applies and fault.latency_ms > 0:
                 decision.latency = fault.latency_ms / 1000
                 fault.injected["latency"] += 1
-            if applies and fault.rate_limit_burst > 0:
-                fault.rate_limit_burst -= 1
+            limited = fault.rate_limit_burst > 0
+            if applies and not limited and fault.rate_limit_rate > 0:
+                limited = fault.rng.random() < fault.rate_limit_rate
+            if applies and limited:
+                fault.rate_limit_burst = max(0, fault.rate_limit_burst - 1)
                 fault.injected["rate_limit"] += 1
                 decision.rate_limited = True
                 decision.retry_after = fault.retry_after
@@ -343,15 +370,28 @@ class SandboxState:
                 applies
                 and fault.hang_seconds > 0
                 and (fault.hang_count is None or fault.hang_count > 0)
+                and (fault.hang_rate == 0 or fault.rng.random() < fault.hang_rate)
             ):
                 if fault.hang_count is not None:
                     fault.hang_count -= 1
                 fault.injected["hang"] += 1
                 decision.hang = fault.hang_seconds
-            if mutating and fault.drop_after_apply > 0:
-                fault.drop_after_apply -= 1
+            if not mutating:
+                return decision
+            if fault.drop_after_apply > 0 or (
+                fault.drop_rate > 0 and fault.rng.random() < fault.drop_rate
+            ):
+                fault.drop_after_apply = max(0, fault.drop_after_apply - 1)
                 fault.injected["drop"] += 1
                 decision.drop = True
+            elif fault.error_after_apply > 0 or (
+                fault.error_after_apply_rate > 0
+                and fault.rng.random() < fault.error_after_apply_rate
+            ):
+                fault.error_after_apply = max(0, fault.error_after_apply - 1)
+                fault.injected["error_after_apply"] += 1
+                decision.error_after_apply = fault.error_status
+                decision.error_plain = fault.error_plain
             return decision
 
     def faults_public(self) -> JsonDict:

@@ -31,6 +31,7 @@ from ..models import (
     ProviderCall,
     ResendRequest,
     ResendTarget,
+    ReviewDecision,
     WebhookEvent,
 )
 from ..models.audit import CallState
@@ -166,6 +167,49 @@ class ProviderCallInline(ReadOnlyInline):
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
 
 
+class ReviewDecisionInline(ReadOnlyInline):
+    """A manager's decisions on calls that needed review: new rows only, never edited."""
+
+    model = ReviewDecision
+    fk_name = "call"
+    fields = (
+        "decided_at",
+        "decided_by",
+        "channel",
+        "decision",
+        "provider_reference",
+        "why",
+        "review_reason",
+        "call_state_after",
+        "evidence_pretty",
+    )
+    readonly_fields = ("decided_at", "evidence_pretty")
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReviewDecision]:
+        return super().get_queryset(request).select_related("decided_by")
+
+    @admin.display(description="Evidence shown")
+    def evidence_pretty(self, decision: ReviewDecision) -> str:
+        return pretty_json(redact_value(decision.evidence))
+
+
+class RequestReviewDecisionInline(ReviewDecisionInline):
+    fk_name = "request"
+    fields = (  # type: ignore[assignment]  # the call's column added in front
+        "call",
+        "decided_at",
+        "decided_by",
+        "channel",
+        "decision",
+        "provider_reference",
+        "why",
+        "review_reason",
+        "call_state_after",
+        "evidence_pretty",
+    )
+
+
 # Characters of a reason and of the first target shown in the list (whole in the tooltip).
 REASON_SHOWN = 40
 TARGET_SHOWN = 28
@@ -232,7 +276,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         "Exact order id, customer email, provider reference, idempotency key or request id."
     )
     actions = None
-    inlines = (ResendTargetInline, ProviderCallInline)
+    inlines = (ResendTargetInline, ProviderCallInline, RequestReviewDecisionInline)
     fieldsets = (
         (
             "Who, when, what",
@@ -414,7 +458,7 @@ class ProviderCallAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     ordering = ("-created_at", "-id")
     search_fields = ("=provider_reference",)
     search_help_text = "Exact provider reference, idempotency key, call id or request id."
-    inlines = (CallAttemptInline,)
+    inlines = (CallAttemptInline, ReviewDecisionInline)
     exclude = ("payload",)
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
     readonly_fields = ("payload_pretty",)
@@ -466,6 +510,50 @@ class CallAttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     @admin.display(description="Request (redacted)")
     def request_pretty(self, attempt: CallAttempt) -> str:
         return pretty_json(with_readable_dates(redact_value(attempt.request_redacted)))
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
+    """Managers' decisions on calls that needed review (written by services/review.py only)."""
+
+    list_display = (
+        "decided_at",
+        "decided_by",
+        "decision",
+        "call",
+        "request",
+        "provider_reference",
+        "short_why",
+    )
+    list_display_links = ("decided_at",)
+    list_select_related = ("decided_by", "call", "request")
+    list_filter = ("decision", "channel")
+    date_hierarchy = "decided_at"
+    sortable_by = ()
+    actions = None
+    search_fields = ("=provider_reference",)
+    search_help_text = "Exact provider reference, call id or request id."
+    exclude = ("evidence",)
+    readonly_fields = ("evidence_pretty",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ReviewDecision], search_term: str
+    ) -> tuple[QuerySet[ReviewDecision], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = Q(provider_reference=term)
+        if (pk := as_pk(term)) is not None:
+            found |= Q(call_id=pk) | Q(request_id=pk)
+        return queryset.filter(found), False
+
+    @admin.display(description="Why")
+    def short_why(self, decision: ReviewDecision) -> str:
+        return cut(decision.why, REASON_SHOWN)
+
+    @admin.display(description="Evidence shown")
+    def evidence_pretty(self, decision: ReviewDecision) -> str:
+        return pretty_json(redact_value(decision.evidence))
 
 
 # --- Webhooks -------------------------------------------------------------------------------------

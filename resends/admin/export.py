@@ -1,8 +1,8 @@
 """A streamed CSV of resend requests: one row per request, any number of rows, flat memory.
 
-The rows come from a server-side cursor in chunks; for each chunk, one query fetches the targets
-and one the calls of its requests, so the export costs three queries per chunk whatever the
-number of targets or calls.
+The rows come from a server-side cursor in chunks; for each chunk, one query fetches the targets,
+one the calls and one the review decisions of its requests, so the export costs four queries per
+chunk whatever the number of targets, calls or decisions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from ..models import ProviderCall, ResendRequest, ResendTarget
+from ..models import ProviderCall, ResendRequest, ResendTarget, ReviewDecision
+from ..models.review import Decision
 
 CHUNK_SIZE = 2000
 TARGETS_SHOWN = 20  # per row; the rest is counted ("+N more")
@@ -37,6 +38,7 @@ HEADER = (
     "targets",
     "call_count",
     "provider_references",
+    "review_decisions",
 )
 REQUEST_COLUMNS = (
     "pk",
@@ -128,6 +130,24 @@ def _call_facts(request_ids: list[int]) -> dict[int, tuple[int, list[str]]]:
     return {request_id: (counts[request_id], references[request_id]) for request_id in counts}
 
 
+def _decisions(request_ids: list[int]) -> dict[int, list[str]]:
+    """Each request's review decisions, oldest first: "call #12 applied (ord_9) by mona at …: why"."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        ReviewDecision.objects.filter(request_id__in=request_ids)
+        .order_by("request_id", "decided_at", "id")
+        .values_list(
+            "request_id", "call_id", "decision", "provider_reference", "decided_by__username",
+            "decided_at", "why",
+        )
+    )  # fmt: skip
+    for request_id, call_id, decision, reference, username, decided_at, why in rows:
+        what = Decision(decision).label + (f" ({reference})" if reference else "")
+        when = timezone.localtime(decided_at).isoformat(timespec="seconds")
+        found[request_id].append(f"call #{call_id}: {what}, by {username} at {when}: {why}")
+    return found
+
+
 def _summary(labels: list[str]) -> str:
     shown = "; ".join(labels[:TARGETS_SHOWN])
     hidden = len(labels) - TARGETS_SHOWN
@@ -142,7 +162,7 @@ def resend_request_rows(
     rows = queryset.values_list(*REQUEST_COLUMNS).iterator(chunk_size=chunk_size)
     for chunk in _chunks(rows, chunk_size):
         ids = [row[0] for row in chunk]
-        targets, calls = _target_labels(ids), _call_facts(ids)
+        targets, calls, decisions = _target_labels(ids), _call_facts(ids), _decisions(ids)
         for pk, submitted_at, *fields in chunk:
             call_count, references = calls.get(pk, (0, []))
             yield [
@@ -152,6 +172,7 @@ def resend_request_rows(
                 csv_safe(_summary(targets.get(pk, []))),
                 call_count,
                 csv_safe("; ".join(references)),
+                csv_safe(" | ".join(decisions.get(pk, []))),
             ]
 
 

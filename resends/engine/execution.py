@@ -16,14 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..checks import call_problems, is_held
-from ..models import CallAttempt, ProviderCall
+from ..models import CallAttempt, ProviderCall, ReviewDecision
 from ..models.audit import CallState, Lane, lane_of
+from ..models.review import Decision
 from ..providers.base import (
     CallResult,
     ErrorClass,
@@ -146,14 +148,16 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
         time.sleep(early)  # the request leaves at its slot in the rate budget, not before
     if reconciling:
         decided = _reconcile(call, adapter, attempt)
-        if decided is not None:
+        if isinstance(decided, Next):
             return decided
-        # Verdict.ABSENT: nothing happened at the provider, so sending now is safe.
+        # ABSENT: nothing happened at the provider, so sending now is safe. REPEAT: the provider
+        # cannot tell, and sending again is harmless (it ships and creates nothing): a repeat.
+        purpose = "repeat" if decided is Verdict.REPEAT else "send"
         with transaction.atomic():
             problems = call_problems(call)
             if problems:
                 return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
-            attempt = _open_attempt(call, worker, task_id, purpose="send")
+            attempt = _open_attempt(call, worker, task_id, purpose=purpose)
     return _send(call, adapter, attempt)
 
 
@@ -174,8 +178,14 @@ def _not_sent(problems: list[Problem]) -> str:
     return "Not sent: " + " ".join(p.message for p in problems)
 
 
-def _reconcile(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) -> Next | None:
-    """Settle an unknown outcome with the provider; None when it clearly did not happen."""
+def _reconcile(
+    call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt
+) -> Next | Verdict:
+    """Settle an unknown outcome with the provider. Returns what the task does next, or the
+    verdict ABSENT or REPEAT: the call is to be sent (again) now, by this worker."""
+    # Measured from the very first attempt, even after a manager's "send it again": the window
+    # for a same-key repeat is the provider's, and an old lookup reaching further back is the
+    # cautious side (an earlier effect we missed would then show as a second match).
     first_sent = call.attempt_rows.order_by("number").values_list("started_at", flat=True).first()
     try:
         with _through_the_gate(call):
@@ -188,10 +198,23 @@ def _reconcile(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttemp
     except ProviderError as error:
         with transaction.atomic():
             _close_attempt(attempt, error.exchange, outcome="reconcile_failed", error=error)
-            if error.error_class is ErrorClass.PERMANENT:
+            if error.permanent:
                 # The provider refused the same-key repeat outright: nothing was applied.
                 return _fail(call, error.message, ErrorClass.PERMANENT)
-            return _after_unknown(call, f"Could not check with the provider: {error.message}")
+            return _after_unknown(
+                call,
+                f"Could not ask {adapter.label} whether it was applied: {error.message}",
+                retry_after=error.retry_after,
+            )
+    except Exception as exc:  # a bug: ask again later rather than leave the call leased
+        log.exception("call %s: unexpected error while reconciling", call.pk)
+        with transaction.atomic():
+            _close_attempt(
+                attempt, None, outcome="reconcile_failed", message=redact_text(repr(exc))
+            )
+            return _after_unknown(call, "Unexpected error while checking with the provider.")
+    if verdict.asked:  # reads made to decide, when no single exchange says it
+        attempt.request_redacted = {**attempt.request_redacted, "asked": list(verdict.asked)}
     with transaction.atomic():
         _close_attempt(
             attempt,
@@ -199,11 +222,13 @@ def _reconcile(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttemp
             outcome=f"reconciled_{verdict.verdict}",
             message=verdict.explanation,
         )
-        if verdict.verdict == Verdict.APPLIED and verdict.result is not None:
-            return _succeed(call, verdict.result)
+        if verdict.verdict == Verdict.APPLIED:
+            return _succeed(call, verdict.result or CallResult())
         if verdict.verdict == Verdict.UNDECIDED:
-            return _needs_review(call, verdict.explanation)
-    return None
+            return _needs_review(
+                call, f"{adapter.label} answered, but its answer cannot tell: {verdict.explanation}"
+            )
+    return verdict.verdict
 
 
 @contextmanager
@@ -233,27 +258,29 @@ def _send(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) ->
             if error.error_class is ErrorClass.PERMANENT:
                 return _fail(call, error.message, ErrorClass.PERMANENT)
             if error.error_class is ErrorClass.UNKNOWN:
-                return _after_unknown(call, error.message)
+                return _after_unknown(call, error.message, retry_after=error.retry_after)
             return _retry_later(call, error)
     except Exception as exc:  # a bug or an unforeseen library error after the request may have left
         log.exception("call %s: unexpected error", call.pk)
         with transaction.atomic():
             _close_attempt(attempt, None, outcome="unknown", message=redact_text(repr(exc)))
             return _after_unknown(call, "Unexpected error while calling the provider.")
+    if attempt.request_redacted.get("purpose") == "repeat":
+        note = "A repeat: the first attempt's outcome could not be learned from the provider."
+    else:
+        note = "replayed" if result.replayed else ""
     with transaction.atomic():
-        _close_attempt(
-            attempt,
-            result.exchange,
-            outcome="succeeded",
-            message="replayed" if result.replayed else "",
-        )
+        _close_attempt(attempt, result.exchange, outcome="succeeded", message=note)
         return _succeed(call, result)
 
 
 def _open_attempt(call: ProviderCall, worker: str, task_id: str, *, purpose: str) -> CallAttempt:
     """Recorded before anything leaves: an attempt without finished_at means 'outcome unknown'."""
+    counters: dict[str, Any] = {"attempts": F("attempts") + 1}
+    if purpose == "repeat":
+        counters["repeats"] = F("repeats") + 1
     with transaction.atomic(savepoint=False):
-        ProviderCall.objects.filter(_still_ours(call)).update(attempts=F("attempts") + 1)
+        ProviderCall.objects.filter(_still_ours(call)).update(**counters)
         number = (
             call.attempt_rows.order_by("-number").values_list("number", flat=True).first() or 0
         ) + 1
@@ -342,21 +369,46 @@ def _needs_review(call: ProviderCall, reason: str) -> Next:
         state=CallState.NEEDS_REVIEW,
         error_class=ErrorClass.UNKNOWN.value,
         failure_reason=redact_text(reason)[:2000],
+        review_since=timezone.now(),
     )
     return DONE
 
 
+def _this_round(call: ProviderCall) -> QuerySet[CallAttempt]:
+    """The call's attempts since a manager last had it sent again (all of them otherwise): the
+    limits of the policy count these, so a call sent again after review gets its full share."""
+    attempts = call.attempt_rows.all()
+    restarted = (
+        ReviewDecision.objects.filter(call=call, decision=Decision.SEND_AGAIN)
+        .order_by("-decided_at")
+        .values_list("decided_at", flat=True)
+        .first()
+    )
+    return attempts if restarted is None else attempts.filter(started_at__gte=restarted)
+
+
 def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
-    attempts = ProviderCall.objects.values_list("attempts", flat=True).get(pk=call.pk)
-    if attempts >= policy.MAX_ATTEMPTS:
+    attempts = _this_round(call)
+    # Only the provider's "not taken" answers count here; unknown outcomes have their own limits.
+    count = attempts.filter(outcome=ErrorClass.TRANSIENT.value).count()
+    if count >= policy.MAX_ATTEMPTS:
+        if attempts.filter(outcome=f"reconciled_{Verdict.REPEAT}").exists():
+            # An earlier attempt's outcome could not be learned (Junction), and every repeat
+            # since was refused: it may have landed once, and failing it would say it did not.
+            return _needs_review(
+                call,
+                f"The provider could not tell whether an earlier attempt was applied, and the "
+                f"{count} repeats since were refused (not applied). Last answer: {error.message}",
+            )
         return _fail(
             call,
-            f"Gave up after {attempts} attempts; nothing was applied. Last answer: {error.message}",
+            f"Gave up after {count} attempts; the provider took none of them, so nothing was "
+            f"applied. Last answer: {error.message}",
             ErrorClass.TRANSIENT,
         )
     if error.retry_after:
         budget.cool_down(call.account, error.retry_after)  # every worker waits, not just this one
-    delay = policy.backoff_seconds(attempts, error.retry_after)
+    delay = policy.backoff_seconds(count, error.retry_after)
     _finish(
         call,
         state=CallState.PENDING,
@@ -371,11 +423,23 @@ def _retry_later(call: ProviderCall, error: ProviderError) -> Next:
     )
 
 
-def _after_unknown(call: ProviderCall, reason: str) -> Next:
-    tries = call.attempt_rows.filter(request_redacted__purpose="reconcile").count()
-    if tries >= policy.MAX_RECONCILE_TRIES:
-        return _needs_review(call, f"Could not find out whether the provider applied it: {reason}")
-    delay = policy.backoff_seconds(tries + 1)
+def _after_unknown(call: ProviderCall, reason: str, *, retry_after: float | None = None) -> Next:
+    """The outcome is not known: reconcile later, with backoff. Only once the policy's patience
+    and tries are both spent does a manager get the call."""
+    attempts = _this_round(call)
+    tries = attempts.filter(request_redacted__purpose="reconcile").count()
+    began = attempts.order_by("number").values_list("started_at", flat=True).first()
+    waited = timezone.now() - (began or call.created_at)
+    if tries >= policy.RECONCILE_MIN_TRIES and waited >= policy.RECONCILE_PATIENCE:
+        hours = waited.total_seconds() / 3600
+        return _needs_review(
+            call,
+            f"Could not find out whether the provider applied it: asked {tries} times over "
+            f"{hours:.1f} hours without an answer. Last: {reason}",
+        )
+    if retry_after:
+        budget.cool_down(call.account, retry_after)  # every worker waits, not just this one
+    delay = policy.backoff_seconds(tries + 1, retry_after)
     _finish(
         call,
         state=CallState.UNKNOWN,

@@ -19,10 +19,24 @@ def sweep_grace() -> timedelta:
     return timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
 
 
-# Transient failures (nothing applied) are retried this many times in all, then the call fails.
+# Transient answers (nothing applied: 429, 408, a refused connection) are taken this many times
+# in all, then the call fails (or, if an earlier outcome could not be learned, needs review).
 MAX_ATTEMPTS = 8
-# Unknown outcomes are looked up this many times before a manager must decide.
-MAX_RECONCILE_TRIES = 5
+
+# An unknown outcome is settled by asking the provider (reconcile). When the provider cannot be
+# asked (a 503, a 429, a dropped connection or a timeout on the same-key repeat or on the
+# lookup), it is asked again with the backoff below, Retry-After honoured. The call goes to a
+# manager only once both limits have passed:
+# - RECONCILE_MIN_TRIES tries, so a provider that flaps for a few minutes, or a burst of 503s,
+#   never sends calls to review (the ten tries take about 20 minutes with the backoff below);
+# - RECONCILE_PATIENCE since the trouble began, so a provider's outage (they last minutes to a
+#   few hours) passes without a person. The patience is wall-clock time but the tries happen
+#   only while workers run, so a night with our workers stopped still leaves every call its
+#   ten tries when they come back.
+# A provider whose own answer cannot tell (two lookalike resends, say) goes to review at once:
+# asking again would not change that answer.
+RECONCILE_MIN_TRIES = 10
+RECONCILE_PATIENCE = timedelta(hours=6)
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 # Waits up to this long ride on a Celery countdown; longer ones are left to the sweeper.

@@ -4,6 +4,7 @@ from .budget import RateBudgetState
 from .bulk import BulkJob, BulkKind, BulkState
 from .metrics import CallCount, CallCountChange, SharedCounter
 from .mirrors import LineItem, Order, ReturnInventory
+from .review import ReviewDecision, ReviewNotice
 from .saved_filter import SavedFilter
 from .webhooks import WebhookEvent
 
@@ -24,6 +25,8 @@ __all__ = [
     "ResendRequest",
     "ResendTarget",
     "ReturnInventory",
+    "ReviewDecision",
+    "ReviewNotice",
     "SavedFilter",
     "SharedCounter",
     "WebhookEvent",

@@ -272,6 +272,14 @@ class ProviderCall(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    review_since = models.DateTimeField(
+        null=True, blank=True, help_text="When it last went to needs review."
+    )
+    repeats = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Times it was sent again after an outcome the provider could not tell "
+        "(Junction's replays, which are harmless to repeat).",
+    )
 
     class Meta:
         ordering = ["request", "id"]
@@ -295,6 +303,11 @@ class ProviderCall(models.Model):
             models.Index(fields=["tracking_number"], name="call_tracking_idx"),
             models.Index(fields=["account", "subject", "state"], name="call_subject_idx"),
             models.Index(fields=["-created_at"], name="call_created_idx"),
+            models.Index(
+                fields=["review_since"],
+                condition=Q(state="needs_review"),
+                name="call_in_review_idx",
+            ),
         ]
 
     def __str__(self) -> str:

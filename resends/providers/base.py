@@ -89,9 +89,16 @@ class CallResult:
 
 
 class Verdict(StrEnum):
+    """What the provider's answer says about an unknown outcome. A provider that could not be
+    asked at all (a 503, a 429, a dropped connection) is not a verdict: reconcile raises a
+    non-permanent ProviderError and the engine asks again later."""
+
     APPLIED = "applied"  # the effect exists at the provider: the call succeeded
     ABSENT = "absent"  # clearly not applied: safe to send again
-    UNDECIDED = "undecided"  # cannot tell: a manager must look
+    # The provider cannot tell, and sending again is harmless (it ships and creates nothing):
+    # send again, recorded as a repeat.
+    REPEAT = "repeat"
+    UNDECIDED = "undecided"  # the provider answered, and its answer cannot tell: a manager looks
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,25 @@ class Reconciliation:
     verdict: Verdict
     explanation: str
     result: CallResult | None = None
+    asked: tuple[str, ...] = ()  # the reads made to decide ("GET https://…/orders/ord_1"), if any
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One thing at the provider, as a person checking a call needs to see it."""
+
+    title: str  # "Order ord_123 (the original)", "Resend 5001 (RSD-5001)"
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value) rows, in the order shown
+    reference: str = ""  # set when this could be the call's effect: its reference for "applied"
+    matches: bool = False  # the adapter finds it looks like the call's effect
+
+
+@dataclass(frozen=True)
+class ProviderState:
+    """A fresh, read-only look at the provider's current state of what a call acted on."""
+
+    summary: str
+    records: tuple[ProviderRecord, ...] = ()
 
 
 class Unsupported(Exception):
@@ -278,6 +304,9 @@ class ProviderAdapter(ABC):
 
     provider: str
     label: str
+    # What the provider calls the effect a call makes (a manager who finds it records this);
+    # "" when the provider names none (Junction's replay).
+    reference_label: str = "Provider reference"
 
     @abstractmethod
     def execute(
@@ -294,7 +323,24 @@ class ProviderAdapter(ABC):
         idempotency_key: str,
         first_sent_at: datetime,
     ) -> Reconciliation:
-        """After an unknown outcome: find out from the provider whether the effect exists."""
+        """After an unknown outcome: find out from the provider whether the effect exists.
+
+        Returns a verdict only from the provider's own answer. Raises ProviderError: permanent
+        when the provider refused a same-key repeat (nothing was applied), otherwise (transient
+        or unknown) when it could not be asked, so the engine asks again later."""
+
+    @abstractmethod
+    def current_state(
+        self,
+        operation: str,
+        payload: dict[str, Any],
+        *,
+        reference: str,
+        first_sent_at: datetime,
+    ) -> ProviderState:
+        """Read-only: what the provider shows now about what the call acted on, for a manager
+        settling a call in review (`reference` is the call's provider reference, often "").
+        Raises ProviderError."""
 
     def changed_order_pages(self, since: datetime | None) -> Iterator[OrderPage]:
         """Every order changed since `since` (all of them for None), a page at a time, oldest

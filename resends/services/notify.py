@@ -1,4 +1,5 @@
-"""Emails to the submitter of a bulk job (Django's email backend; the console by default)."""
+"""Emails: to the submitter of a bulk job, and to the managers when calls need review (Django's
+email backend; the console by default)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from ..models import ProviderCall
 from ..models.bulk import BulkJob
 from ..selectors.bulk_progress import Progress
 
@@ -63,3 +65,31 @@ def failure_rate_passed(job: BulkJob, progress: Progress) -> bool:
         "pause or cancel it from its page if something is wrong.", "", *_summary(progress),
     ])  # fmt: skip
     return True
+
+
+def calls_need_review(calls: list[ProviderCall], total: int, addresses: list[str]) -> None:
+    """One email to the managers about calls that entered review (the first few listed)."""
+    if not addresses:
+        return
+    url = settings.SITE_URL.rstrip("/") + reverse("resends:review-queue")
+    lines = [
+        f"{total} provider call(s) could not be settled automatically and wait for a manager:",
+        "",
+        *(
+            f"- #{call.pk} {call.get_operation_display()} {call.subject}: "
+            f"{call.failure_reason[:300]}"
+            for call in calls
+        ),
+    ]
+    if total > len(calls):
+        lines.append(f"- … and {total - len(calls)} more")
+    body = "\n".join([*lines, "", f"Settle them: {url}"])
+    subject = f"{total} resend call(s) need review"
+
+    def deliver() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses)
+        except Exception:  # SMTP, DNS, TLS: whatever the backend raises
+            log.exception("the review notice to the managers could not be sent")
+
+    transaction.on_commit(deliver)

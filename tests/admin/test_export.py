@@ -79,6 +79,7 @@ def test_the_export_has_one_row_per_request_with_its_story(
         "targets": "cb_ord_1/li_9 x2; cb_ord_2",
         "call_count": "2",
         "provider_references": "cb_new_1",
+        "review_decisions": "",
     }
 
 

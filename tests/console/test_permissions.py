@@ -38,8 +38,19 @@ from .helpers import HTMX, SHIPMENT, signed_in, text
 
 pytestmark = pytest.mark.django_db
 
-POST_ONLY = {"request-retry", "request-cancel", "bulk-action"}
-MANAGERS_ONLY = {"bulk-jobs", "bulk-new", "bulk-job", "bulk-progress", "bulk-action", "reports"}
+POST_ONLY = {"request-retry", "request-cancel", "bulk-action", "review-decide"}
+MANAGERS_ONLY = {
+    "bulk-jobs",
+    "bulk-new",
+    "bulk-job",
+    "bulk-progress",
+    "bulk-action",
+    "reports",
+    "review-queue",
+    "review",
+    "review-provider",
+    "review-decide",
+}
 
 
 @pytest.fixture
@@ -63,6 +74,7 @@ def targets(
 ) -> dict[str, tuple[str, dict[str, str]]]:
     """Every console URL (name -> (url, headers)), with real ids so each one resolves."""
     public_id = resend.public_id
+    call = resend.calls.get()
     return {
         "find": (reverse("resends:find"), {}),
         "order": (reverse("resends:order", args=[order.pk]), {}),
@@ -85,6 +97,10 @@ def targets(
         "bulk-progress": (reverse("resends:bulk-progress", args=[job.public_id]), HTMX),
         "bulk-action": (reverse("resends:bulk-action", args=[job.public_id, "pause"]), {}),
         "reports": (reverse("resends:reports"), {}),
+        "review-queue": (reverse("resends:review-queue"), {}),
+        "review": (reverse("resends:review", args=[call.pk]), {}),
+        "review-provider": (reverse("resends:review-provider", args=[call.pk]), HTMX),
+        "review-decide": (reverse("resends:review-decide", args=[call.pk]), {}),
     }
 
 

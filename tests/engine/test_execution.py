@@ -91,19 +91,38 @@ def test_the_cap_counts_resends_in_flight(sandbox, agent: User) -> None:  # type
     assert ResendRequest.objects.count() == 1
 
 
-def test_a_5xx_waits_and_retries_without_a_second_effect(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
+def test_a_5xx_on_the_resend_is_reconciled_with_the_same_key_not_retried_blind(
+    sandbox, agent: User
+) -> None:  # type: ignore[no-untyped-def]
     order = mirror_chargebee_order(sandbox)
     call = partial(order, agent).request.calls.get()
     faults(sandbox, provider="chargebee", error_rate=1.0, error_status=503)
     call = run(call)
-    assert (
-        call.state == CallState.PENDING and call.next_attempt_at and call.error_class == "transient"
-    )
+    assert call.state == CallState.UNKNOWN and call.next_attempt_at
+    assert call.error_class == "unknown" and "nothing was applied" not in call.failure_reason
     clear_faults(sandbox)
     ProviderCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
     call = run(call)
     assert call.state == CallState.SUCCEEDED and call.attempts == 2
+    assert list(call.attempt_rows.values_list("outcome", flat=True)) == [
+        "unknown",
+        "reconciled_applied",
+    ]
     assert len(ledger(sandbox, "chargebee")) == 1
+
+
+def test_429s_until_the_limit_fail_saying_nothing_was_applied(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
+    order = mirror_chargebee_order(sandbox)
+    call = partial(order, agent).request.calls.get()
+    faults(sandbox, provider="chargebee", rate_limit_burst=100, retry_after=0)
+    for _ in range(8):
+        ProviderCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+        call = run(call)
+    assert call.state == CallState.FAILED and call.attempts == 8
+    assert call.failure_reason.startswith(
+        "Gave up after 8 attempts; the provider took none of them, so nothing was applied."
+    )
+    assert ledger(sandbox, "chargebee") == []
 
 
 def test_a_429_honours_retry_after(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]

@@ -51,6 +51,10 @@ class Control:
     def clear_faults(self) -> None:
         self._json("DELETE", "/faults")
 
+    def emit(self, **event: Any) -> None:
+        """Have the sandbox move something on (POST /_sandbox/emit), e.g. a Junction order."""
+        self._json("POST", "/emit", json=event)
+
     def requests(self, provider: str) -> list[dict[str, Any]]:
         return self._json("GET", "/requests", params={"provider": provider})["requests"]
 

@@ -218,7 +218,7 @@ def test_a_wrong_api_key_is_permanent_and_never_shown(
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["json", "gateway-html"])
-def test_503_is_transient(
+def test_a_5xx_on_the_resend_is_unknown_and_on_a_read_transient(
     chargebee: ChargebeeClient,
     control: Control,
     plain: bool,
@@ -229,9 +229,26 @@ def test_503_is_transient(
 
     with pytest.raises(ProviderError) as caught:
         chargebee.resend_order(order.id, idempotency_key=new_key())
-
-    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert caught.value.error_class is ErrorClass.UNKNOWN
+    assert "can come after the request was applied" in caught.value.message
     assert_no_secret(caught.value, CHARGEBEE_KEY)
+
+    with pytest.raises(ProviderError) as read:
+        chargebee.get_order(order.id)
+    assert read.value.error_class is ErrorClass.TRANSIENT
+
+
+def test_a_502_after_the_resend_was_applied_is_unknown(
+    chargebee: ChargebeeClient, control: Control, chargebee_orders: list[ChargebeeOrder]
+) -> None:
+    order = resendable(chargebee_orders)
+    control.fault("chargebee", error_after_apply=1, error_status=502, error_plain=True)
+
+    with pytest.raises(ProviderError) as caught:
+        chargebee.resend_order(order.id, idempotency_key=new_key())
+
+    assert caught.value.error_class is ErrorClass.UNKNOWN and caught.value.status == 502
+    assert len(control.ledger("chargebee", "resend")) == 1
 
 
 def test_429_is_transient_with_retry_after(
@@ -335,20 +352,87 @@ def test_inside_the_window_a_request_that_never_arrived_is_applied_once(
     assert len(control.ledger("chargebee", "resend")) == 1
 
 
-def test_inside_the_window_an_unreachable_chargebee_leaves_it_undecided(
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"error_rate": 1.0, "error_status": 503},
+        {"rate_limit_burst": 1, "retry_after": 7},
+    ],
+    ids=["503", "429"],
+)
+def test_inside_the_window_an_unreachable_chargebee_is_raised_to_ask_again(
+    chargebee: ChargebeeClient,
+    control: Control,
+    chargebee_orders: list[ChargebeeOrder],
+    fault: dict[str, Any],
+) -> None:
+    payload = partial_payload(resendable(chargebee_orders))
+    control.fault("chargebee", **fault)
+
+    with pytest.raises(ProviderError) as caught:
+        ChargebeeAdapter(chargebee).reconcile(
+            RESEND_ORDER, payload, idempotency_key=new_key(), first_sent_at=datetime.now(UTC)
+        )
+
+    assert not caught.value.permanent
+    assert caught.value.retry_after == fault.get("retry_after", caught.value.retry_after)
+    assert control.ledger("chargebee", "resend") == []
+
+
+def test_after_the_window_an_unreadable_order_is_raised_to_ask_again(
     chargebee: ChargebeeClient,
     control: Control,
     chargebee_orders: list[ChargebeeOrder],
 ) -> None:
+    adapter = after_the_window(chargebee, control)
     payload = partial_payload(resendable(chargebee_orders))
-    control.fault("chargebee", error_rate=1.0, error_status=503)
+    control.fault("chargebee", error_rate=1.0, error_status=502)
 
-    outcome = ChargebeeAdapter(chargebee).reconcile(
+    with pytest.raises(ProviderError) as caught:
+        adapter.reconcile(
+            RESEND_ORDER, payload, idempotency_key=new_key(), first_sent_at=datetime.now(UTC)
+        )
+
+    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert {r["method"] for r in control.requests("chargebee")} == {"GET"}
+
+
+def test_after_the_window_an_order_chargebee_no_longer_has_is_undecided(
+    chargebee: ChargebeeClient, control: Control
+) -> None:
+    adapter = after_the_window(chargebee, control)
+    payload: dict[str, Any] = {
+        "order_id": "ord_gone",
+        "lines": [],
+        "shipping_date": None,
+        "reason": None,
+    }
+
+    outcome = adapter.reconcile(
         RESEND_ORDER, payload, idempotency_key=new_key(), first_sent_at=datetime.now(UTC)
     )
 
     assert outcome.verdict is Verdict.UNDECIDED
-    assert control.ledger("chargebee", "resend") == []
+    assert "ord_gone" in outcome.explanation
+
+
+def test_the_current_state_marks_the_resend_that_looks_like_ours(
+    chargebee: ChargebeeClient, control: Control, chargebee_orders: list[ChargebeeOrder]
+) -> None:
+    order = resendable(chargebee_orders)
+    payload = partial_payload(order)
+    sent_at = datetime.now(UTC)
+    result = ChargebeeAdapter(chargebee).execute(RESEND_ORDER, payload, idempotency_key=new_key())
+
+    state = ChargebeeAdapter(chargebee).current_state(
+        RESEND_ORDER, payload, reference="", first_sent_at=sent_at
+    )
+
+    assert state.records[0].title.startswith(f"Order {order.id}")
+    assert [r.reference for r in state.records if r.matches] == [result.reference]
+    assert "1 created since our first attempt" in state.summary
+    assert {r["method"] for r in control.requests("chargebee")} == {"POST", "GET"}
+    assert len(control.ledger("chargebee", "resend")) == 1  # a look changes nothing
 
 
 def test_inside_the_window_a_refusal_is_raised(

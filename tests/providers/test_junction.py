@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -147,16 +148,21 @@ def test_a_wrong_api_key_is_permanent_and_never_shown(
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["json", "gateway-text"])
-def test_503_is_transient(junction: JunctionClient, control: Control, plain: bool) -> None:
+def test_a_5xx_on_a_replay_is_unknown_and_on_a_read_transient(
+    junction: JunctionClient, control: Control, plain: bool
+) -> None:
     order_ids = some_order_ids(junction, 1)
     control.fault("junction", error_rate=1.0, error_status=503, error_plain=plain)
 
     with pytest.raises(ProviderError) as caught:
         junction.resend_events(order_ids=order_ids)
-
-    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert caught.value.error_class is ErrorClass.UNKNOWN
     assert caught.value.status == 503
     assert_no_secret(caught.value, JUNCTION_KEY)
+
+    with pytest.raises(ProviderError) as read:
+        junction.get_order(order_ids[0])
+    assert read.value.error_class is ErrorClass.TRANSIENT
 
 
 def test_429_is_transient_with_retry_after(junction: JunctionClient, control: Control) -> None:
@@ -227,13 +233,76 @@ def test_the_adapter_refuses_a_stored_time_without_timezone(junction: JunctionCl
     assert caught.value.error_class is ErrorClass.PERMANENT
 
 
-def test_reconciling_says_a_repeat_is_harmless(junction: JunctionClient) -> None:
+def test_reconciling_reads_the_orders_and_says_a_repeat_is_harmless(
+    junction: JunctionClient, control: Control
+) -> None:
+    order_ids = some_order_ids(junction, 2)
+
     outcome = JunctionAdapter(junction).reconcile(
         RESEND_EVENTS,
-        {"order_ids": some_order_ids(junction, 1)},
+        {"order_ids": order_ids},
         idempotency_key="k",
         first_sent_at=datetime.now(UTC),
     )
 
-    assert outcome.verdict is Verdict.ABSENT
-    assert "webhook" in outcome.explanation
+    assert outcome.verdict is Verdict.REPEAT
+    assert "2 have had no event since our first attempt" in outcome.explanation
+    read = control.last_request("junction")
+    assert read["method"] == "GET" and sorted(read["query"]["order_ids"]) == sorted(order_ids)
+
+
+def test_a_replay_superseded_by_newer_events_is_not_repeated(
+    sandbox: RunningSandbox, junction: JunctionClient, control: Control
+) -> None:
+    order_ids = some_order_ids(junction, 2)
+    sent_at = datetime.now(UTC) - timedelta(minutes=30)
+    for order_id in order_ids:  # Junction moved both orders on since our first attempt
+        control.emit(provider="junction", order_id=order_id, status="lost")
+    unknown = str(uuid.uuid4())
+
+    outcome = JunctionAdapter(junction).reconcile(
+        RESEND_EVENTS,
+        {"order_ids": [*order_ids, unknown]},
+        idempotency_key="k",
+        first_sent_at=sent_at,
+    )
+
+    assert outcome.verdict is Verdict.APPLIED
+    assert outcome.result is not None and outcome.result.provider_status == "superseded"
+    assert outcome.result.data["unknown_order_ids"] == [unknown]
+    state = JunctionAdapter(junction).current_state(
+        RESEND_EVENTS, {"order_ids": order_ids}, reference="", first_sent_at=sent_at
+    )
+    assert JunctionAdapter.reference_label == ""  # a replay has no reference of its own
+    assert [dict(r.facts)["Newer than our first attempt"] for r in state.records] == ["yes", "yes"]
+
+
+def test_a_window_replay_is_repeated_without_reading(
+    junction: JunctionClient, control: Control
+) -> None:
+    outcome = JunctionAdapter(junction).reconcile(
+        RESEND_EVENTS,
+        {"start_at": "2026-01-01T00:00:00+00:00"},
+        idempotency_key="k",
+        first_sent_at=datetime.now(UTC),
+    )
+
+    assert outcome.verdict is Verdict.REPEAT
+    assert control.requests("junction") == []
+
+
+def test_reconciling_while_junction_is_down_is_raised_to_ask_again(
+    junction: JunctionClient, control: Control
+) -> None:
+    order_ids = some_order_ids(junction, 1)
+    control.fault("junction", error_rate=1.0, error_status=503)
+
+    with pytest.raises(ProviderError) as caught:
+        JunctionAdapter(junction).reconcile(
+            RESEND_EVENTS,
+            {"order_ids": order_ids},
+            idempotency_key="k",
+            first_sent_at=datetime.now(UTC),
+        )
+
+    assert caught.value.error_class is ErrorClass.TRANSIENT

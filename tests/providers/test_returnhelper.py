@@ -198,7 +198,9 @@ def test_an_unknown_resend_is_permanent(returnhelper: ReturnHelperClient) -> Non
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["envelope", "gateway-text"])
-def test_503_is_transient(returnhelper: ReturnHelperClient, control: Control, plain: bool) -> None:
+def test_a_5xx_on_create_is_unknown_and_on_a_read_transient(
+    returnhelper: ReturnHelperClient, control: Control, plain: bool
+) -> None:
     payload = create_payload(control)
     control.fault("returnhelper", error_rate=1.0, error_status=503, error_plain=plain)
 
@@ -206,9 +208,13 @@ def test_503_is_transient(returnhelper: ReturnHelperClient, control: Control, pl
         returnhelper.create_resend(
             payload["inventory_ids"], payload["shipment"], idempotency_key=new_key()
         )
-
-    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert caught.value.error_class is ErrorClass.UNKNOWN
+    assert "nothing was applied" not in caught.value.message
     assert_no_secret(caught.value, RH_KEY, RH_TOKEN)
+
+    with pytest.raises(ProviderError) as read:
+        returnhelper.get_resend(4000)
+    assert read.value.error_class is ErrorClass.TRANSIENT
 
 
 def test_429_is_transient_with_retry_after(
@@ -260,18 +266,37 @@ def test_a_lost_reply_is_recovered_with_the_same_key(
     assert outcome.result.reference_2 == effect["result"]["resendNumber"]
 
 
-def test_reconciling_while_return_helper_is_down_is_undecided(
+def test_reconciling_while_return_helper_is_down_is_raised_to_ask_again(
     returnhelper: ReturnHelperClient, control: Control
 ) -> None:
     payload = create_payload(control)
     control.fault("returnhelper", error_rate=1.0, error_status=503)
 
-    outcome = ReturnHelperAdapter(returnhelper).reconcile(
-        CREATE_RESEND, payload, idempotency_key=new_key(), first_sent_at=datetime.now(UTC)
+    with pytest.raises(ProviderError) as caught:
+        ReturnHelperAdapter(returnhelper).reconcile(
+            CREATE_RESEND, payload, idempotency_key=new_key(), first_sent_at=datetime.now(UTC)
+        )
+
+    assert not caught.value.permanent
+    assert control.ledger("returnhelper") == []
+
+
+def test_the_current_state_finds_our_resend_without_its_id(
+    returnhelper: ReturnHelperClient, control: Control
+) -> None:
+    adapter = ReturnHelperAdapter(returnhelper)
+    payload = create_payload(control)
+    sent_at = datetime.now(UTC)
+    result = adapter.execute(CREATE_RESEND, payload, idempotency_key=new_key())
+
+    found = adapter.current_state(CREATE_RESEND, payload, reference="", first_sent_at=sent_at)
+    by_id = adapter.current_state(
+        CREATE_RESEND, payload, reference=result.reference, first_sent_at=sent_at
     )
 
-    assert outcome.verdict is Verdict.UNDECIDED
-    assert control.ledger("returnhelper") == []
+    assert [r.reference for r in found.records if r.matches] == [result.reference]
+    assert [r.reference for r in by_id.records] == [result.reference] and by_id.records[0].matches
+    assert len(control.ledger("returnhelper")) == 1
 
 
 def test_a_lost_cancel_reply_is_recovered(

@@ -187,3 +187,80 @@ def test_clearing_faults(junction: Client, control: Client) -> None:
     assert junction.get("/v3/orders").status_code == 200
     assert control.post("/faults", json={"provider": "nope"}).status_code == 400
     assert control.post("/faults", json={"provider": "junction", "bogus": 1}).status_code == 400
+
+
+def test_error_after_apply_answers_5xx_for_an_applied_request(
+    sandbox: RunningSandbox, chargebee: Client, control: Client
+) -> None:
+    """A gateway's 502 after Chargebee acted: the ledger has the effect, and the same key then
+    gets Chargebee's stored answer, not a second resend."""
+    set_faults(
+        control, provider="chargebee", error_after_apply=1, error_status=502, error_plain=True
+    )
+    order = fresh_chargebee_order(sandbox)
+    key = {"chargebee-idempotency-key": "gateway-1"}
+    answer = chargebee.post(
+        f"/api/v2/orders/{order['id']}/resend", data=resend_form(order), headers=key
+    )
+    assert answer.status_code == 502
+    [entry] = ledger(control, "chargebee")
+    assert entry["idempotency_key"] == "gateway-1"
+    retry = chargebee.post(
+        f"/api/v2/orders/{order['id']}/resend", data=resend_form(order), headers=key
+    )
+    assert retry.status_code == 200 and retry.headers["chargebee-idempotency-replayed"] == "true"
+    assert retry.json()["order"]["id"] == entry["result"]["order_id"]
+    assert len(ledger(control)) == 1
+    # reads are never answered with it, and the count is used up
+    assert chargebee.get(f"/api/v2/orders/{order['id']}").status_code == 200
+    faults = control.get("/faults").json()["faults"]["chargebee"]
+    assert faults["injected"]["error_after_apply"] == 1 and faults["error_after_apply"] == 0
+
+
+def test_fault_shares_are_seeded_and_apply_only_where_they_should(
+    sandbox: RunningSandbox, junction: Client, control: Client
+) -> None:
+    ids = sorted(sandbox.state.junction_orders)
+
+    def run() -> list[str]:
+        control.post("/reset", json={})
+        set_faults(
+            control,
+            provider="junction",
+            seed=3,
+            rate_limit_rate=0.3,
+            drop_rate=0.3,
+            error_after_apply_rate=0.3,
+        )
+        seen = []
+        for index in range(30):
+            try:
+                answer = junction.post(
+                    "/v3/order/resend_events", json={"order_ids": [ids[index % len(ids)]]}
+                )
+            except requests.ConnectionError:
+                seen.append("dropped")
+            else:
+                seen.append(str(answer.status_code))
+        return seen
+
+    first = run()
+    assert {"429", "503", "dropped", "200"} <= set(first)
+    applied = first.count("200") + first.count("503") + first.count("dropped")
+    assert len(ledger(control, "junction")) == applied  # 429s apply nothing; the rest did
+    assert run() == first
+    assert control.post("/faults", json={"provider": "junction", "drop_rate": 2}).status_code == 400
+
+
+def test_hang_rate_hangs_a_share_of_requests(
+    sandbox: RunningSandbox, junction: Client, control: Client
+) -> None:
+    set_faults(control, provider="junction", hang_seconds=0.3, hang_rate=0.5, seed=11)
+    timings = []
+    for _ in range(12):
+        started = time.monotonic()
+        assert junction.get("/v3/orders", params={"size": 1}).status_code == 200
+        timings.append(time.monotonic() - started)
+    hung = control.get("/faults").json()["faults"]["junction"]["injected"]["hang"]
+    assert 0 < hung < 12
+    assert sum(t >= 0.3 for t in timings) == hung

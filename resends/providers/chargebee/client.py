@@ -19,7 +19,14 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from ..base import ErrorClass, Exchange, ProviderError
-from ..errors import http_error, invalid_request, unreadable_answer
+from ..errors import (
+    error_class_for_status,
+    http_error,
+    invalid_request,
+    method_of,
+    server_trouble,
+    unreadable_answer,
+)
 from ..http import KeyedClient, Scrubber, send
 from ..parsing import (
     JsonDict,
@@ -289,18 +296,34 @@ def error_from_response(
     scrub = scrubber or Scrubber()
     if status == 429 or code == "api_request_limit_exceeded":
         return http_error(
-            "Chargebee's rate limit was reached; try again shortly.",
+            "Chargebee's rate limit was reached; nothing was applied, try again shortly.",
             response=response,
             exchange=exchange,
             error_class=ErrorClass.TRANSIENT,
             code=code or "api_request_limit_exceeded",
         )
-    if status >= 500 or status == 408:  # gateway pages (non-JSON 502/503/504) included
+    if status == 408:
         return http_error(
-            f"Chargebee had a temporary problem (HTTP {status}); try again later.",
+            "Chargebee gave up waiting for the request (HTTP 408); nothing was applied.",
             response=response,
             exchange=exchange,
             error_class=ErrorClass.TRANSIENT,
+            code=code or "request_timeout",
+        )
+    if status >= 500:  # gateway pages (non-JSON 502/503/504) included
+        # A 5xx on the resend POST is an unknown outcome, always (not only when the next attempt
+        # would fall outside Chargebee's 30-minute idempotency window): a 502 or 504 from the
+        # gateway can come after the order was applied, and when the next attempt happens is
+        # not ours to know here (a bulk job paused and resumed, workers stopped, a long
+        # backoff). Inside the window the reconcile is the same-key repeat a retry would have
+        # been, so this costs nothing; after it, the reconcile reads the order instead of
+        # resending blind.
+        method = method_of(response)
+        return http_error(
+            server_trouble(LABEL, status, method),
+            response=response,
+            exchange=exchange,
+            error_class=error_class_for_status(status, method),
             code=code or "server_error",
         )
     if not error:

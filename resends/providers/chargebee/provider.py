@@ -12,14 +12,16 @@ Chargebee keeps an idempotency key for IDEMPOTENCY_WINDOW (30 minutes, providers
   the same key. If the first attempt was applied Chargebee replays its stored answer
   (`chargebee-idempotency-replayed: true`); if it never arrived, this attempt applies it now.
   Either way the effect exists exactly once: APPLIED. A refusal is raised as the ProviderError
-  it is; a transport failure or 429/5xx leaves the question open: UNDECIDED.
+  it is (nothing was applied); a transport failure, a 429 or a 5xx is raised too, for the
+  engine to ask again later (it may then be past the window, and read instead).
 * After the window a repeat could create a second resend, so we only read. The original order
   lists its resends in `resent_orders`; we fetch each one and keep those created since our first
   attempt (less CLOCK_SKEW) that point back at our order with the same lines and quantities (and
   reason, when we sent one). Exactly one such order: APPLIED, with its id. No resend at all
-  since our first attempt: ABSENT (nothing happened, safe to send again). Anything else (two
-  matches, a recent resend that does not match, an order we cannot read): UNDECIDED, for a
-  manager: physical goods are never re-sent on a guess.
+  since our first attempt: ABSENT (nothing happened, safe to send again). A read that fails for
+  a passing reason is raised (ask again later). Anything the answers cannot settle (two
+  matches, a recent resend that does not match, an order Chargebee no longer has): UNDECIDED,
+  for a manager: physical goods are never re-sent on a guess.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ from ..base import (
     OrderPage,
     ProviderAdapter,
     ProviderError,
+    ProviderRecord,
+    ProviderState,
     Reconciliation,
     Verdict,
 )
 from ..errors import invalid_request
 from ..parsing import as_int
-from .client import ChargebeeClient, ChargebeeOrder
+from .client import MAX_RESENDS_PER_ORDER, ChargebeeClient, ChargebeeOrder
 from .mirror import order_record
 
 RESEND_ORDER = "chargebee.resend_order"
@@ -137,6 +141,7 @@ def _result_for(
 class ChargebeeAdapter(ProviderAdapter):
     provider = "chargebee"
     label = "Chargebee"
+    reference_label = "Chargebee order id of the resend"
 
     def __init__(
         self,
@@ -195,53 +200,121 @@ class ChargebeeAdapter(ProviderAdapter):
                 return
             offset = result.next_offset
 
-    def _replay(self, payload: dict[str, Any], idempotency_key: str) -> Reconciliation:
-        try:
-            result = self.execute(RESEND_ORDER, payload, idempotency_key=idempotency_key)
-        except ProviderError as error:
-            if error.permanent:
-                raise
-            return Reconciliation(
-                Verdict.UNDECIDED,
-                "Sent the request again with the same idempotency key to learn its outcome, but "
-                f"got no usable answer: {error.message} Reconcile again while Chargebee's "
-                "idempotency window lasts, or have a manager check the order in Chargebee.",
+    def current_state(
+        self,
+        operation: str,
+        payload: dict[str, Any],
+        *,
+        reference: str,
+        first_sent_at: datetime,
+    ) -> ProviderState:
+        """The original order and each of its resends, those that look like ours marked."""
+        if operation != RESEND_ORDER:
+            raise invalid_request(f"Chargebee cannot do {operation!r}.", code="unknown_operation")
+        request = ResendPayload.from_json(payload)
+        if first_sent_at.tzinfo is None:
+            first_sent_at = first_sent_at.replace(tzinfo=UTC)
+        original = self.client.get_order(request.order_id)
+        wanted = _wanted_signature(original, request)
+        records = [
+            ProviderRecord(
+                f"Order {original.id} (the original)",
+                (
+                    ("Status", original.status or "-"),
+                    ("Resent", original.resent_status or "not resent"),
+                    ("Resends", f"{original.resend_count} of {MAX_RESENDS_PER_ORDER}"),
+                    ("Updated", _when(original.updated_at)),
+                    ("Lines", _lines(original)),
+                ),
             )
+        ]
+        since = first_sent_at - CLOCK_SKEW
+        matching = 0
+        for link in original.resent_orders:
+            resend = self.client.get_order(link.order_id)
+            recent = resend.created_at is not None and resend.created_at >= since
+            same_reason = request.reason is None or resend.resend_reason == request.reason
+            looks_like_ours = (
+                recent
+                and resend.original_order_id == original.id
+                and wanted is not None
+                and _line_signature(resend) == wanted
+                and same_reason
+            )
+            matching += looks_like_ours
+            records.append(
+                ProviderRecord(
+                    f"Resend order {resend.id}",
+                    (
+                        ("Created", _when(resend.created_at)),
+                        ("Since our first attempt", "yes" if recent else "no, earlier"),
+                        ("Reason", resend.resend_reason or "-"),
+                        ("Status", resend.status or "-"),
+                        ("Lines", _lines(resend)),
+                    ),
+                    reference=resend.id,
+                    matches=looks_like_ours,
+                )
+            )
+        summary = (
+            f"Order {original.id} has {original.resend_count} resend(s); {matching} created since "
+            f"our first attempt ({first_sent_at:%Y-%m-%d %H:%M} UTC) with our lines"
+            + (f" and reason “{request.reason}”." if request.reason else ".")
+        )
+        return ProviderState(summary, tuple(records))
+
+    def _replay(self, payload: dict[str, Any], idempotency_key: str) -> Reconciliation:
+        # Any ProviderError goes up as it is: a refusal means nothing was applied; anything else
+        # means Chargebee could not be asked this time.
+        result = self.execute(RESEND_ORDER, payload, idempotency_key=idempotency_key)
         if result.replayed:
             explanation = (
-                "Chargebee replayed its stored answer for our idempotency key: the first attempt "
-                f"was applied and created order {result.reference}."
+                "Sent the request again with the same idempotency key: Chargebee replayed its "
+                "stored answer, so the first attempt was applied and created order "
+                f"{result.reference}."
             )
         else:
             explanation = (
-                "Chargebee had no record of our idempotency key, so the first attempt never "
-                f"arrived; this repeat applied it and created order {result.reference}."
+                "Sent the request again with the same idempotency key: Chargebee had no record "
+                f"of the key, so the first attempt never arrived; this repeat applied it and "
+                f"created order {result.reference}."
             )
         return Reconciliation(Verdict.APPLIED, explanation, result)
 
+    def _read(self, order_id: str, asked: list[str]) -> ChargebeeOrder | str:
+        """The order, or why Chargebee says it cannot give it (a refusal: it will not change by
+        asking again). A failure to ask is raised."""
+        asked.append(f"GET {self.client.base_url}/api/v2/orders/{order_id}")
+        try:
+            return self.client.get_order(order_id)
+        except ProviderError as error:
+            if not error.permanent:
+                raise
+            return f"Chargebee would not give order {order_id}: {error.message}"
+
     def _look_up(self, payload: ResendPayload, first_sent_at: datetime) -> Reconciliation:
         since = first_sent_at - CLOCK_SKEW
-        try:
-            original = self.client.get_order(payload.order_id)
-        except ProviderError as error:
-            return Reconciliation(
-                Verdict.UNDECIDED, f"Could not read order {payload.order_id}: {error.message}"
-            )
+        asked: list[str] = []
+        original = self._read(payload.order_id, asked)
+        if isinstance(original, str):
+            return Reconciliation(Verdict.UNDECIDED, original, asked=tuple(asked))
         wanted = _wanted_signature(original, payload)
         if wanted is None:
             return Reconciliation(
                 Verdict.UNDECIDED,
-                f"Order {original.id} no longer has all the line items we resent; check it by hand.",
+                f"Order {original.id} no longer has all the line items we resent, so its resends "
+                "cannot be matched against ours.",
+                asked=tuple(asked),
             )
         matches: list[ChargebeeOrder] = []
         others: list[str] = []
         for link in original.resent_orders:
-            try:
-                resend = self.client.get_order(link.order_id)
-            except ProviderError as error:
+            resend = self._read(link.order_id, asked)
+            if isinstance(resend, str):
                 return Reconciliation(
                     Verdict.UNDECIDED,
-                    f"Could not read resend order {link.order_id}: {error.message}",
+                    f"Order {original.id} lists resend {link.order_id}, but {resend}",
+                    asked=tuple(asked),
                 )
             if resend.original_order_id != original.id:
                 continue
@@ -253,25 +326,42 @@ class ChargebeeAdapter(ProviderAdapter):
             else:
                 others.append(resend.id)
         count = original.resend_count
+        read = f"Read order {original.id} and its {count} resend(s) (past the idempotency window)"
         if len(matches) == 1:
             found = matches[0]
             return Reconciliation(
                 Verdict.APPLIED,
-                f"Order {original.id} has exactly one resend created since our first attempt "
-                f"with our lines and quantities: {found.id}.",
+                f"{read}: exactly one resend was created since our first attempt with our lines "
+                f"and quantities: {found.id}.",
                 _result_for(found),
+                tuple(asked),
             )
         if not matches and not others:
             return Reconciliation(
                 Verdict.ABSENT,
-                f"Order {original.id} has no resend created since our first attempt "
-                f"({first_sent_at:%Y-%m-%d %H:%M} UTC); it still has {count} resend(s). "
-                "Nothing was applied; safe to send again.",
+                f"{read}: none was created since our first attempt "
+                f"({first_sent_at:%Y-%m-%d %H:%M} UTC). Nothing was applied; safe to send again.",
+                asked=tuple(asked),
             )
         found_ids = ", ".join(o.id for o in matches) or "none"
         return Reconciliation(
             Verdict.UNDECIDED,
-            f"Order {original.id} has resends created since our first attempt that we cannot "
-            f"tell apart (matching ours: {found_ids}; others: {', '.join(others) or 'none'}). "
-            "A manager must decide.",
+            f"{read}: Chargebee's answer cannot tell which is ours. Resends created since our "
+            f"first attempt with our lines: {found_ids}; other resends since then: "
+            f"{', '.join(others) or 'none'}.",
+            asked=tuple(asked),
         )
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
+
+
+def _lines(order: ChargebeeOrder) -> str:
+    return (
+        "; ".join(
+            f"{line.sku or line.description or line.id} × {line.quantity}"
+            for line in order.line_items
+        )
+        or "-"
+    )

@@ -16,7 +16,14 @@ from typing import Any
 import requests
 
 from ..base import ErrorClass, Exchange, ProviderError
-from ..errors import http_error, invalid_request, sentence, unreadable_answer
+from ..errors import (
+    http_error,
+    invalid_request,
+    method_of,
+    sentence,
+    server_trouble,
+    unreadable_answer,
+)
 from ..http import KeyedClient, send
 from ..parsing import JsonDict, as_int, as_str, iso_datetime, iso_z, items, json_body, mapping
 
@@ -263,14 +270,14 @@ class JunctionClient(KeyedClient):
             )
         if status == 429:
             return http_error(
-                f"{LABEL} is busy (rate limited); try again later.",
+                f"{LABEL} is busy (rate limited); nothing was applied, try again later.",
                 response=response,
                 exchange=exchange,
                 code="rate_limited",
             )
         if status == 409:  # the SDK retries 409s too: a conflict, nothing was applied
             return http_error(
-                f"{LABEL} reported a conflict (HTTP 409); try again later.",
+                f"{LABEL} reported a conflict (HTTP 409); nothing was applied, try again later.",
                 response=response,
                 exchange=exchange,
                 error_class=ErrorClass.TRANSIENT,
@@ -278,7 +285,7 @@ class JunctionClient(KeyedClient):
             )
         if status >= 500:
             return http_error(
-                f"{LABEL} had a temporary problem (HTTP {status}); try again later.",
+                server_trouble(LABEL, status, method_of(response)),
                 response=response,
                 exchange=exchange,
                 code="server_error",
@@ -317,9 +324,12 @@ class JunctionClient(KeyedClient):
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         search_input: str | None = None,
+        order_ids: Iterable[str] | None = None,
     ) -> JunctionOrderPage:
-        """GET /v3/orders, one page (page numbers start at 1)."""
+        """GET /v3/orders, one page (page numbers start at 1); `order_ids` only these orders."""
         params: dict[str, Any] = {"page": page, "size": size}
+        if order_ids is not None:
+            params["order_ids"] = [check_order_id(order_id) for order_id in order_ids]
         for name, value in (
             ("updated_start_date", updated_start_date),
             ("updated_end_date", updated_end_date),

@@ -20,7 +20,9 @@ from ..errors import (
     error_class_for_status,
     http_error,
     invalid_request,
+    method_of,
     sentence,
+    server_trouble,
     unreadable_answer,
 )
 from ..http import KeyedClient, Timeout, send
@@ -467,12 +469,13 @@ class ReturnHelperClient(KeyedClient):
         status = http_status if failed_http or meta_status in (None, 200) else meta_status
         code = as_str(meta.get("errorCode"))
         detail = self._scrubber.text(describe_field_errors(meta.get("error")))[:600]
-        error_class = error_class_for_status(status)
-        if error_class is ErrorClass.TRANSIENT:
-            what = (
-                "is busy (rate limited)" if status == 429 else f"had a temporary problem ({status})"
-            )
-            message = f"{LABEL} {what}; try again later."
+        method = method_of(response)
+        error_class = error_class_for_status(status, method)
+        if status >= 500:
+            message = server_trouble(LABEL, status, method)
+        elif error_class is ErrorClass.TRANSIENT:
+            what = "is busy (rate limited)" if status == 429 else f"timed out ({status})"
+            message = f"{LABEL} {what}; nothing was applied, try again later."
         elif status in (401, 403):
             message = f"{LABEL} refused the API key or token; check the account's credentials."
         elif status == 404:
