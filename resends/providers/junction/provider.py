@@ -26,7 +26,6 @@ from typing import Any
 from ..base import (
     CallResult,
     OrderPage,
-    OrderRecord,
     ProviderAdapter,
     ProviderRecord,
     ProviderState,
