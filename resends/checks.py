@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import rules
@@ -113,12 +114,32 @@ def call_problems(call: ProviderCall) -> list[rules.Problem]:
 
 
 def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
-    order = Order.objects.filter(account=call.account, external_id=call.subject).first()
+    open_calls = (
+        ProviderCall.objects.filter(
+            account_id=OuterRef("account_id"),
+            operation=Op.CHARGEBEE_RESEND_ORDER,
+            subject=OuterRef("external_id"),
+            state__in=OPEN_CALL_STATES,
+        )
+        .order_by()
+        .values("subject")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    order = (
+        Order.objects.filter(account=call.account, external_id=call.subject)
+        .select_related("account")
+        .annotate(open_calls=Coalesce(Subquery(open_calls), 0))
+        .first()
+    )
     if order is None:
         return []  # not mirrored: the provider decides
-    lines_by_id = {line.external_id: line for line in order.line_items.all()}
+    wanted_lines = call.payload.get("lines") or []
+    lines_by_id = (
+        {line.external_id: line for line in order.line_items.all()} if wanted_lines else {}
+    )
     lines, problems = [], []
-    for wanted in call.payload.get("lines", []):
+    for wanted in wanted_lines:
         line = lines_by_id.get(wanted["id"])
         if line is None:
             problems.append(rules.Problem(wanted["id"], "This line is no longer on the order."))
@@ -126,25 +147,31 @@ def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
             lines.append((line, int(wanted["quantity"])))
     shipping = call.payload.get("shipping_date")
     shipping_date = datetime.fromtimestamp(shipping, tz=UTC).date() if shipping else None
+    in_flight = order.open_calls - (1 if call.state in OPEN_CALL_STATES else 0)  # type: ignore[attr-defined]
     return problems + chargebee_check(
         order=order,
         lines=lines,
         reason=call.payload.get("reason") or "",
         shipping_date=shipping_date,
-        exclude_call=call,
+        in_flight=in_flight,
     )
 
 
 def is_held(call: ProviderCall) -> str:
     """'' when the call may go; 'paused' or 'cancelled' when its bulk job says it may not.
-    The engine asks this with the call claimed, so a pause takes effect before the next send."""
+    The engine asks this with the call claimed, so a pause takes effect before the next send
+    (it reads the job's state with the call itself: held_by)."""
     job_id = call.request.bulk_job_id
     if job_id is None:
         return ""
-    state = BulkJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
-    if state == BulkState.PAUSED:
+    return held_by(BulkJob.objects.filter(pk=job_id).values_list("state", flat=True).first())
+
+
+def held_by(job_state: str | None) -> str:
+    """What a call's bulk job (in this state; None: no job) says about sending it now."""
+    if job_state == BulkState.PAUSED:
         return "paused"
-    if state == BulkState.CANCELLED:
+    if job_state == BulkState.CANCELLED:
         return "cancelled"
     return ""
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Protocol
 
@@ -46,10 +46,11 @@ class Slot:
 
     reserved: bool
     wait: float
+    at: float = 0.0  # the slot's moment (time.time()), fixed when the store answered
 
     @property
     def send_at(self) -> float:
-        return time.time() + self.wait
+        return self.at or time.time() + self.wait
 
 
 FREE = Slot(True, 0.0)
@@ -102,6 +103,8 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     if rate <= 0:
         return FREE  # 0 means unlimited
     slot = store().reserve(account.pk, slot_interval(rate), lane)
+    if not slot.at:  # fixed now, before anything else takes time
+        slot = replace(slot, at=time.time() + slot.wait)
     if slot.wait > 0:  # /metrics: how often, and how long, the budget holds requests back
         counters.add(counters.BUDGET_WAITS, account=account.code, lane=lane.value)
         wait_ms = round(slot.wait * 1000)
@@ -259,7 +262,7 @@ class DatabaseStore:
                 return Slot(False, slot - now - ahead)
             state.next_free_at = slot + interval
             state.save(update_fields=["next_free_at"])
-            return Slot(True, slot - now)
+            return Slot(True, slot - now, at=slot)
 
     def depart(self, account_id: int, rate: float, window: float) -> float:
         with transaction.atomic():

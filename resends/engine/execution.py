@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from ..checks import call_problems, is_held
-from ..models import CallAttempt, ProviderCall, ReviewDecision
+from ..checks import call_problems, held_by
+from ..models import BulkJob, CallAttempt, ProviderAccount, ProviderCall, ReviewDecision
 from ..models.audit import CallState, Lane, lane_of
 from ..models.review import Decision
 from ..providers.base import (
@@ -39,9 +39,10 @@ from ..redaction import redact_text
 from ..rules import Problem
 from . import budget, policy
 from .budget import Slot
-from .outcome import apply_success, refresh_request_state
+from .outcome import apply_success, settle_request
 
 log = logging.getLogger(__name__)
+Op = ProviderCall.Operation
 
 
 @dataclass(frozen=True)
@@ -66,28 +67,75 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def claim(call_id: int, worker: str, now: datetime | None = None) -> ProviderCall | None:
+def _siblings() -> Subquery:
+    """How many resend calls (not cancellations) the call's request has: with one, the request's
+    state follows the call's without counting (outcome.settle_request)."""
+    return Subquery(
+        ProviderCall.objects.filter(request_id=OuterRef("request_id"))
+        .exclude(operation=Op.RETURNHELPER_CANCEL_RESEND)
+        .order_by()
+        .values("request_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def _job_state() -> Subquery:
+    return Subquery(BulkJob.objects.filter(pk=OuterRef("request__bulk_job_id")).values("state"))
+
+
+def observe(call_id: int, now: datetime | None = None) -> ProviderCall | None:
+    """The call as it is now, if it may be claimed, with what the engine needs about it in the
+    same query: its account, request, bulk job's state and number of sibling calls."""
+    return (
+        ProviderCall.objects.filter(pk=call_id)
+        .filter(_claimable(now or timezone.now()))
+        .select_related("account", "request")
+        .annotate(siblings=_siblings(), job_state=_job_state())
+        .first()
+    )
+
+
+def claim(observed: ProviderCall, worker: str, now: datetime | None = None) -> bool:
+    """Take the call as it was observed, in one conditional UPDATE that also counts the attempt
+    about to be opened. Nobody else's claim or outcome can come between (any of them changes the
+    state, the lease or the count), so the observed row is the call's truth from here on."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
-        won = (
-            ProviderCall.objects.filter(pk=call_id)
-            .filter(_claimable(now))
-            .update(
-                state=CallState.IN_FLIGHT,
-                locked_at=now,
-                locked_by=worker[:100],
-                updated_at=now,
-            )
+    won = (
+        ProviderCall.objects.filter(
+            pk=observed.pk,
+            state=observed.state,
+            locked_at=observed.locked_at,
+            attempts=observed.attempts,
         )
-    if not won:
-        return None
-    return ProviderCall.objects.select_related("account", "request").get(pk=call_id)
+        .filter(_claimable(now))
+        .update(
+            state=CallState.IN_FLIGHT,
+            locked_at=now,
+            locked_by=worker[:100],
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    if won:
+        observed.claimed_from = observed.state  # type: ignore[attr-defined]
+        observed.state, observed.locked_at, observed.locked_by = (
+            CallState.IN_FLIGHT,
+            now,
+            worker[:100],
+        )
+        observed.attempts += 1
+    return bool(won)
 
 
 def _unsettled(call: ProviderCall) -> bool:
-    """Did an earlier attempt leave without knowing whether the provider applied it?"""
+    """Did an earlier attempt leave without knowing whether the provider applied it? A call
+    claimed from pending had every attempt closed with the answer that made it pending; one
+    whose lease expired may have an attempt its worker never closed."""
     if call.error_class == ErrorClass.UNKNOWN:
         return True
+    if getattr(call, "claimed_from", CallState.IN_FLIGHT) != CallState.IN_FLIGHT:
+        return False
     last = call.attempt_rows.order_by("-number").first()
     return last is not None and last.finished_at is None
 
@@ -98,51 +146,39 @@ def _still_ours(call: ProviderCall) -> Q:
     )
 
 
-def book_slot(call_id: int) -> tuple[Lane, Slot] | None:
-    """Reserve this call's sending slot in its account's shared budget, before the claim (a call
-    that is not due books nothing; a paused job's call is held after the claim). Returns the
-    call's lane and slot, or None when there is nothing to send.
-    Short waits for a slot are slept here; a slot not reserved comes back unreserved."""
-    call = (
-        ProviderCall.objects.filter(pk=call_id)
-        .filter(_claimable(timezone.now()))
-        .select_related("account", "request")
-        .only("account", "request__channel")
-        .first()
-    )
-    if call is None:
-        return None
-    lane = lane_of(call.request.channel)
-    while not (slot := budget.reserve(call.account, lane)).reserved:
+def wait_for_slot(account: ProviderAccount, lane: Lane) -> Slot:
+    """Reserve a sending slot in the account's shared budget; short waits are slept here, a slot
+    not reserved comes back unreserved (try again after its wait)."""
+    while not (slot := budget.reserve(account, lane)).reserved:
         if slot.wait > policy.MAX_INLINE_BUDGET_WAIT_SECONDS:
-            return lane, slot
+            return slot
         time.sleep(slot.wait)
-    return lane, slot
+    return slot
 
 
 def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
-    booked = book_slot(call_id)
-    if booked is None:
+    # The slot is booked before the claim (a call that is not due books nothing; a paused job's
+    # call is held after the claim).
+    call = observe(call_id)
+    if call is None:
         return DONE
-    lane, slot = booked
+    lane = lane_of(call.request.channel)
+    slot = wait_for_slot(call.account, lane)
     if not slot.reserved:
         return Next(slot.wait, lane)
     send_at = slot.send_at
-    # One commit claims the call and records the attempt that is about to be made.
-    with transaction.atomic():
-        call = claim(call_id, worker)
-        if call is None:
-            return DONE
-        if held := is_held(call):
-            return _hold(call, held)
-        reconciling = _unsettled(call)
-        if not reconciling:
-            problems = call_problems(call)
-            if problems:  # nothing leaves, so no attempt row: the reason is on the call
-                return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
-        attempt = _open_attempt(
-            call, worker, task_id, purpose="reconcile" if reconciling else "send"
-        )
+    # The claim and the attempt row are committed before the request leaves; a worker that dies
+    # between them leaves a claimed call with no open attempt, which is sent once its lease ends.
+    if not claim(call, worker):
+        return DONE
+    if held := held_by(call.job_state):  # type: ignore[attr-defined]
+        return _hold(call, held)
+    reconciling = _unsettled(call)
+    if not reconciling:
+        problems = call_problems(call)
+        if problems:  # nothing leaves, so no attempt row: the reason is on the call
+            return _fail(call, _not_sent(problems), ErrorClass.PERMANENT, unclaimed=True)
+    attempt = _open_attempt(call, worker, task_id, purpose="reconcile" if reconciling else "send")
     adapter = adapter_for(call.account)
     if (early := send_at - time.time()) > 0:
         time.sleep(early)  # the request leaves at its slot in the rate budget, not before
@@ -153,25 +189,29 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
         # ABSENT: nothing happened at the provider, so sending now is safe. REPEAT: the provider
         # cannot tell, and sending again is harmless (it ships and creates nothing): a repeat.
         purpose = "repeat" if decided is Verdict.REPEAT else "send"
-        with transaction.atomic():
-            problems = call_problems(call)
-            if problems:
-                return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
-            attempt = _open_attempt(call, worker, task_id, purpose=purpose)
+        problems = call_problems(call)
+        if problems:
+            return _fail(call, _not_sent(problems), ErrorClass.PERMANENT)
+        attempt = _open_attempt(call, worker, task_id, purpose=purpose, count=True)
     return _send(call, adapter, attempt)
 
 
 def _hold(call: ProviderCall, why: str) -> Next:
-    """Its bulk job is paused (wait for resume, which re-rings it) or cancelled (never send)."""
+    """Its bulk job is paused (wait for resume, which re-rings it) or cancelled (never send).
+    No attempt was opened, so the one the claim counted is given back."""
     if why == "cancelled":
-        _finish(call, state=CallState.CANCELLED, finished_at=timezone.now())
+        _finish(call, state=CallState.CANCELLED, finished_at=timezone.now(), **_UNCOUNT)
     else:
         _finish(
             call,
             state=CallState.UNKNOWN if _unsettled(call) else CallState.PENDING,
             next_attempt_at=timezone.now() + timedelta(days=1),  # not the sweeper's until resumed
+            **_UNCOUNT,
         )
     return DONE
+
+
+_UNCOUNT = {"attempts": F("attempts") - 1}
 
 
 def _not_sent(problems: list[Problem]) -> str:
@@ -274,28 +314,33 @@ def _send(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) ->
         return _succeed(call, result)
 
 
-def _open_attempt(call: ProviderCall, worker: str, task_id: str, *, purpose: str) -> CallAttempt:
-    """Recorded before anything leaves: an attempt without finished_at means 'outcome unknown'."""
-    counters: dict[str, Any] = {"attempts": F("attempts") + 1}
-    if purpose == "repeat":
-        counters["repeats"] = F("repeats") + 1
-    with transaction.atomic(savepoint=False):
+def _open_attempt(
+    call: ProviderCall, worker: str, task_id: str, *, purpose: str, count: bool = False
+) -> CallAttempt:
+    """Recorded before anything leaves: an attempt without finished_at means 'outcome unknown'.
+    The claim counted the call's first attempt; a second one in the same claim (a send after a
+    reconcile) is counted here (`count`)."""
+    if count or purpose == "repeat":
+        counters: dict[str, Any] = {"attempts": F("attempts") + 1} if count else {}
+        if purpose == "repeat":
+            counters["repeats"] = F("repeats") + 1
         ProviderCall.objects.filter(_still_ours(call)).update(**counters)
-        number = (
-            call.attempt_rows.order_by("-number").values_list("number", flat=True).first() or 0
-        ) + 1
-        return CallAttempt.objects.create(
-            call=call,
-            number=number,
-            celery_task_id=task_id[:64],
-            worker=worker[:100],
-            request_redacted={
-                "purpose": purpose,
-                "operation": call.operation,
-                "payload": call.payload,
-            },
-            outcome="started",
-        )
+        call.attempts += 1 if count else 0
+    return CallAttempt.objects.create(call=call, **attempt_fields(call, worker, task_id, purpose))
+
+
+def attempt_fields(call: ProviderCall, worker: str, task_id: str, purpose: str) -> dict[str, Any]:
+    return {
+        "number": call.attempts,
+        "celery_task_id": task_id[:64],
+        "worker": worker[:100],
+        "request_redacted": {
+            "purpose": purpose,
+            "operation": call.operation,
+            "payload": call.payload,
+        },
+        "outcome": "started",
+    }
 
 
 def _close_attempt(
@@ -323,13 +368,13 @@ def _close_attempt(
     attempt.save()
 
 
-def _finish(call: ProviderCall, **fields: object) -> bool:
+def _finish(call: ProviderCall, **fields: Any) -> bool:
     with transaction.atomic(savepoint=False):
         updated = ProviderCall.objects.filter(_still_ours(call)).update(
             locked_at=None, locked_by="", updated_at=timezone.now(), **fields
         )
         if updated:
-            refresh_request_state(call.request_id)
+            settle_request(call, fields.get("state", CallState.IN_FLIGHT))
     if not updated:
         log.warning("call %s: lease lost before recording; another worker owns it now", call.pk)
     return bool(updated)
@@ -352,13 +397,17 @@ def _succeed(call: ProviderCall, result: CallResult) -> Next:
     return DONE
 
 
-def _fail(call: ProviderCall, reason: str, error_class: ErrorClass) -> Next:
+def _fail(
+    call: ProviderCall, reason: str, error_class: ErrorClass, *, unclaimed: bool = False
+) -> Next:
+    """`unclaimed`: refused before any attempt was opened, so the claim's count is given back."""
     _finish(
         call,
         state=CallState.FAILED,
         finished_at=timezone.now(),
         error_class=error_class.value,
         failure_reason=redact_text(reason)[:2000],
+        **(_UNCOUNT if unclaimed else {}),
     )
     return DONE
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
@@ -59,6 +59,24 @@ def refresh_request_state(request_id: int) -> str:
             request.finished_at = now if state in ResendRequest.FINAL_STATES else None
             request.save(update_fields=["state", "state_changed_at", "finished_at"])
         return state
+
+
+def settle_request(call: ProviderCall, state: str) -> None:
+    """The request's state after this call moved to `state`. A request whose only resend call
+    this is follows it in one statement (what the engine mostly sees); others are counted."""
+    if getattr(call, "siblings", None) != 1 or call.operation == Op.RETURNHELPER_CANCEL_RESEND:
+        refresh_request_state(call.request_id)
+        return
+    new = request_state_for({state: 1})
+    now = timezone.now()
+    unchanged = Q(state__in=(RequestState.DRAFT, RequestState.AWAITING_APPROVAL, new))
+    if new == RequestState.SUCCEEDED:  # cancelled at the provider after it succeeded: stays so
+        unchanged |= Q(state=RequestState.CANCELLED)
+    ResendRequest.objects.filter(pk=call.request_id).exclude(unchanged).update(
+        state=new,
+        state_changed_at=now,
+        finished_at=now if new in ResendRequest.FINAL_STATES else None,
+    )
 
 
 def count_resends(order: Order) -> int:

@@ -63,6 +63,11 @@ def default_timeout() -> Timeout:
     )
 
 
+_ENVIRONMENT_SETTINGS = frozenset(
+    {"http_proxy", "https_proxy", "all_proxy", "requests_ca_bundle", "curl_ca_bundle"}
+)
+
+
 def new_session() -> requests.Session:
     """The one way to get a Session for provider HTTP: no retries, our User-Agent."""
     session = requests.Session()
@@ -70,7 +75,11 @@ def new_session() -> requests.Session:
     # Provider APIs authenticate per request; a cookie set for one account must never ride along
     # on another account's call through a kept-alive session.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    # trust_env stays on: production may need HTTPS_PROXY and REQUESTS_CA_BUNDLE.
+    # The environment is read once, here: with no proxy or CA bundle set there is nothing to
+    # trust, and requests would otherwise scan every variable (and ~/.netrc) on each request.
+    session.trust_env = any(
+        name.lower() in _ENVIRONMENT_SETTINGS for name in os.environ if os.environ.get(name)
+    )
     no_retries = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)
     adapter = HTTPAdapter(max_retries=no_retries)
     session.mount("http://", adapter)

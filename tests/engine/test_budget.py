@@ -74,11 +74,11 @@ def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: igno
 
 @pytest.mark.django_db
 def test_slots_are_handed_out_one_interval_apart(account) -> None:  # type: ignore[no-untyped-def]
-    # Each slot as a moment (read just after it was reserved), so the time a reservation takes
-    # cancels out; only the difference between two round trips is left in the tolerance.
-    slots = [(budget.reserve(account, budget.Lane.SINGLE), time.time()) for _ in range(5)]
-    assert all(slot.reserved for slot, _ in slots)
-    moments = [now + slot.wait for slot, now in slots]
+    # Each slot as the moment the budget fixed for it, so the time a reservation takes cancels
+    # out; only the difference between two round trips to the store is left in the tolerance.
+    slots = [budget.reserve(account, budget.Lane.SINGLE) for _ in range(5)]
+    assert all(slot.reserved for slot in slots)
+    moments = [slot.send_at for slot in slots]
     gaps = [b - a for a, b in itertools.pairwise(moments)]
     assert all(gap == pytest.approx(budget.slot_interval(RATE), abs=0.005) for gap in gaps)
 

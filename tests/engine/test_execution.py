@@ -210,10 +210,10 @@ def test_a_worker_that_died_mid_call_is_reconciled_not_resent(sandbox, agent: Us
     call = rh_submit(agent, inventories).request.calls.get()
     call = run(call)  # applied once
     # Simulate a second delivery whose worker died after sending: in flight, lease expired,
-    # an attempt with no finish.
+    # an attempt (counted by its claim) with no finish.
     long_ago = timezone.now() - timedelta(minutes=10)
     ProviderCall.objects.filter(pk=call.pk).update(
-        state=CallState.IN_FLIGHT, locked_at=long_ago, finished_at=None
+        state=CallState.IN_FLIGHT, locked_at=long_ago, finished_at=None, attempts=2
     )
     CallAttempt.objects.create(call=call, number=2, outcome="started")
     call = run(call)

@@ -181,3 +181,18 @@ def test_a_thread_keeps_one_session_alive_and_it_stores_no_cookie() -> None:
     worker.start()
     worker.join()
     assert other[0] is not session
+
+
+def test_sessions_read_proxies_from_the_environment_only_when_some_are_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    assert new_session().trust_env is False  # nothing to read: no scan of os.environ per request
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    session = new_session()
+    assert session.trust_env is True
+    assert session.merge_environment_settings("https://api.example.com/", {}, None, None, None)[
+        "proxies"
+    ] == {"https": "http://proxy.internal:3128"}
