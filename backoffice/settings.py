@@ -278,6 +278,9 @@ RATE_ARRIVAL_ALLOWANCE_SECONDS = env_float("RATE_ARRIVAL_ALLOWANCE_SECONDS", 0.0
 
 # A bulk job making more provider requests than this waits for a second manager's approval.
 BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
+# A bulk job's calls are sent in batches of this many per task (resends/engine/batch.py): one
+# claim, one commit of their attempts, a thread each in flight, their successes recorded together.
+ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 10, minimum=1, maximum=100)
 # Resends of one bulk job in progress at once (bounds memory and queue depth).
 BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
 # The submitter of a bulk job is emailed when it ends, and once if this share of its finished

@@ -113,6 +113,38 @@ def call_problems(call: ProviderCall) -> list[rules.Problem]:
     return []
 
 
+def calls_problems(calls: Sequence[ProviderCall]) -> dict[int, list[rules.Problem]]:
+    """call_problems for a batch of calls about to be sent together (the engine's batches), in a
+    few queries whatever their number: the blocking problems of each call that has any."""
+    found: dict[int, list[rules.Problem]] = {}
+    chargebee = [c for c in calls if c.operation == Op.CHARGEBEE_RESEND_ORDER]
+    others = [c for c in calls if c.operation != Op.CHARGEBEE_RESEND_ORDER]
+    if chargebee:
+        by_account: dict[int, list[ProviderCall]] = {}
+        for call in chargebee:
+            by_account.setdefault(call.account_id, []).append(call)
+        for account_calls in by_account.values():
+            account = account_calls[0].account
+            subjects = [c.subject for c in account_calls]
+            rows = Order.objects.filter(account=account, external_id__in=subjects)
+            if any(c.payload.get("lines") for c in account_calls):
+                rows = rows.prefetch_related("line_items")
+            orders = {o.external_id: o for o in rows.select_related("account")}
+            in_flight = chargebee_calls_in_flight(account, subjects)
+            for call in account_calls:
+                order = orders.get(call.subject)
+                if order is None:
+                    continue  # not mirrored: the provider decides
+                open_here = in_flight[call.subject] - (1 if call.state in OPEN_CALL_STATES else 0)
+                problems = rules.blocking(_chargebee_problems(call, order, open_here))
+                if problems:
+                    found[call.pk] = problems
+    for call in others:  # Return Helper and Junction batches are rare: one by one
+        if problems := call_problems(call):
+            found[call.pk] = problems
+    return found
+
+
 def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
     open_calls = (
         ProviderCall.objects.filter(
@@ -134,6 +166,12 @@ def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
     )
     if order is None:
         return []  # not mirrored: the provider decides
+    in_flight = order.open_calls - (1 if call.state in OPEN_CALL_STATES else 0)  # type: ignore[attr-defined]
+    return _chargebee_problems(call, order, in_flight)
+
+
+def _chargebee_problems(call: ProviderCall, order: Order, in_flight: int) -> list[rules.Problem]:
+    """The order rules for this call, its order's other open calls counted as `in_flight`."""
     wanted_lines = call.payload.get("lines") or []
     lines_by_id = (
         {line.external_id: line for line in order.line_items.all()} if wanted_lines else {}
@@ -147,7 +185,6 @@ def _chargebee_call_problems(call: ProviderCall) -> list[rules.Problem]:
             lines.append((line, int(wanted["quantity"])))
     shipping = call.payload.get("shipping_date")
     shipping_date = datetime.fromtimestamp(shipping, tz=UTC).date() if shipping else None
-    in_flight = order.open_calls - (1 if call.state in OPEN_CALL_STATES else 0)  # type: ignore[attr-defined]
     return problems + chargebee_check(
         order=order,
         lines=lines,

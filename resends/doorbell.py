@@ -13,6 +13,7 @@ go to the queue of their lane (settings.CALL_QUEUES), so a backfill never delays
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery import current_app
@@ -22,6 +23,7 @@ from django.db import transaction
 from .models.audit import Lane
 
 EXECUTE_CALL = "resends.tasks.execute_call"
+EXECUTE_CALLS = "resends.tasks.execute_calls"
 ADVANCE_BULK_JOB = "resends.tasks.advance_bulk_job"
 
 
@@ -32,6 +34,20 @@ def call_queue(lane: Lane | str) -> str | None:
 def ring_call(call_id: int, lane: Lane | str) -> None:
     """Have a worker process this call once the current transaction commits."""
     transaction.on_commit(lambda: send(EXECUTE_CALL, call_id, queue=call_queue(lane)))
+
+
+def ring_calls(call_ids: Sequence[int], lane: Lane | str) -> None:
+    """Have workers send these calls in batches (engine/batch.py) once the transaction commits:
+    one message per ENGINE_BATCH_SIZE calls. They should share an account and lane."""
+    size = int(settings.ENGINE_BATCH_SIZE)
+    for start in range(0, len(call_ids), size):
+        chunk = list(call_ids[start : start + size])
+        if len(chunk) == 1:
+            ring_call(chunk[0], lane)
+        else:
+            transaction.on_commit(
+                lambda chunk=chunk: send(EXECUTE_CALLS, chunk, str(lane), queue=call_queue(lane))  # type: ignore[misc]
+            )
 
 
 def ring_bulk_job(job_id: int, step: str) -> None:

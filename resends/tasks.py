@@ -10,6 +10,7 @@ from celery import shared_task
 
 from . import doorbell
 from .engine import policy
+from .engine.batch import process_batch
 from .engine.execution import process_call
 from .engine.sweeper import due_calls
 from .services import review
@@ -35,6 +36,20 @@ def execute_call(self, call_id: int) -> None:  # type: ignore[no-untyped-def]
             queue=doorbell.call_queue(next_step.lane),
             countdown=min(next_step.delay, policy.MAX_COUNTDOWN_SECONDS),
         )
+
+
+@shared_task(
+    name=doorbell.EXECUTE_CALLS,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    bind=True,
+)
+def execute_calls(self, call_ids: list[int], lane: str) -> None:  # type: ignore[no-untyped-def]
+    worker = f"{self.request.hostname or 'local'}:{self.request.id or '-'}"
+    for call_id in process_batch(call_ids, worker=worker, task_id=self.request.id or ""):
+        # Not plainly due (an outcome to reconcile first, a wait, someone else's): one at a time.
+        doorbell.send(doorbell.EXECUTE_CALL, call_id, queue=doorbell.call_queue(lane))
 
 
 @shared_task(ignore_result=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -271,47 +272,92 @@ def _reconcile(
     return verdict.verdict
 
 
+_collector_lock = threading.Lock()
+_holding_collector = 0  # requests (threads) between the gate and their answer
+_collector_was_on = True
+
+
 @contextmanager
 def _through_the_gate(call: ProviderCall) -> Iterator[None]:
     """Each request (a reconcile read too) passes the budget's departure gate, then goes straight
     out: the collector is held off until it is done, because a full collection in a worker
-    takes tens of milliseconds, enough to bunch requests up at the provider."""
-    collecting = gc.isenabled()
-    gc.disable()
+    takes tens of milliseconds, enough to bunch requests up at the provider. Several threads may
+    be sending at once (engine/batch.py): the last one out turns the collector back on."""
+    global _holding_collector, _collector_was_on
+    with _collector_lock:
+        if _holding_collector == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _holding_collector += 1
     try:
         budget.depart(call.account)
         yield
     finally:
-        if collecting:
-            gc.enable()
+        with _collector_lock:
+            _holding_collector -= 1
+            if _holding_collector == 0 and _collector_was_on:
+                gc.enable()
+
+
+@dataclass
+class Exchanged:
+    """What one request to the provider came back with: a result, the provider's error, or an
+    unforeseen exception (a bug, or a library's error after the request may have left)."""
+
+    result: CallResult | None = None
+    error: ProviderError | None = None
+    crash: BaseException | None = None
+
+
+def exchange(call: ProviderCall, adapter: ProviderAdapter) -> Exchanged:
+    """Send the call's operation once, through the departure gate. Touches no database."""
+    try:
+        with _through_the_gate(call):
+            return Exchanged(
+                result=adapter.execute(
+                    call.operation, call.payload, idempotency_key=str(call.idempotency_key)
+                )
+            )
+    except ProviderError as error:
+        return Exchanged(error=error)
+    except Exception as exc:
+        return Exchanged(crash=exc)
 
 
 def _send(call: ProviderCall, adapter: ProviderAdapter, attempt: CallAttempt) -> Next:
-    try:
-        with _through_the_gate(call):
-            result = adapter.execute(
-                call.operation, call.payload, idempotency_key=str(call.idempotency_key)
-            )
-    except ProviderError as error:
-        with transaction.atomic():  # the attempt and the call's outcome are recorded together
+    return record(call, attempt, exchange(call, adapter))
+
+
+def record(call: ProviderCall, attempt: CallAttempt, exchanged: Exchanged) -> Next:
+    """The attempt and the call's outcome, recorded together (while the lease is ours)."""
+    if (error := exchanged.error) is not None:
+        with transaction.atomic():
             _close_attempt(attempt, error.exchange, outcome=error.error_class.value, error=error)
             if error.error_class is ErrorClass.PERMANENT:
                 return _fail(call, error.message, ErrorClass.PERMANENT)
             if error.error_class is ErrorClass.UNKNOWN:
                 return _after_unknown(call, error.message, retry_after=error.retry_after)
             return _retry_later(call, error)
-    except Exception as exc:  # a bug or an unforeseen library error after the request may have left
-        log.exception("call %s: unexpected error", call.pk)
+    if exchanged.result is None:
+        log.error("call %s: unexpected error", call.pk, exc_info=exchanged.crash)
         with transaction.atomic():
-            _close_attempt(attempt, None, outcome="unknown", message=redact_text(repr(exc)))
+            _close_attempt(
+                attempt, None, outcome="unknown", message=redact_text(repr(exchanged.crash))
+            )
             return _after_unknown(call, "Unexpected error while calling the provider.")
+    with transaction.atomic():
+        close_succeeded_attempt(attempt, exchanged.result)
+        attempt.save()
+        return _succeed(call, exchanged.result)
+
+
+def close_succeeded_attempt(attempt: CallAttempt, result: CallResult) -> None:
+    """The attempt's fields for a success (the caller saves it, alone or with others)."""
     if attempt.request_redacted.get("purpose") == "repeat":
         note = "A repeat: the first attempt's outcome could not be learned from the provider."
     else:
         note = "replayed" if result.replayed else ""
-    with transaction.atomic():
-        _close_attempt(attempt, result.exchange, outcome="succeeded", message=note)
-        return _succeed(call, result)
+    _close_attempt(attempt, result.exchange, outcome="succeeded", message=note, save=False)
 
 
 def _open_attempt(
@@ -350,6 +396,7 @@ def _close_attempt(
     outcome: str,
     error: ProviderError | None = None,
     message: str = "",
+    save: bool = True,
 ) -> None:
     attempt.finished_at = timezone.now()
     attempt.outcome = outcome
@@ -365,7 +412,8 @@ def _close_attempt(
         attempt.error_message = redact_text(error.message)[:2000]
     elif message:
         attempt.error_message = message[:2000]
-    attempt.save()
+    if save:
+        attempt.save()
 
 
 def _finish(call: ProviderCall, **fields: Any) -> bool:
@@ -380,19 +428,21 @@ def _finish(call: ProviderCall, **fields: Any) -> bool:
     return bool(updated)
 
 
+def succeeded_fields(result: CallResult) -> dict[str, Any]:
+    return {
+        "state": CallState.SUCCEEDED,
+        "finished_at": timezone.now(),
+        "error_class": "",
+        "failure_reason": "",
+        "provider_reference": result.reference[:100],
+        "provider_reference_2": result.reference_2[:100],
+        "provider_status": result.provider_status[:40],
+    }
+
+
 def _succeed(call: ProviderCall, result: CallResult) -> Next:
-    now = timezone.now()
     with transaction.atomic(savepoint=False):
-        if _finish(
-            call,
-            state=CallState.SUCCEEDED,
-            finished_at=now,
-            error_class="",
-            failure_reason="",
-            provider_reference=result.reference[:100],
-            provider_reference_2=result.reference_2[:100],
-            provider_status=result.provider_status[:40],
-        ):
+        if _finish(call, **succeeded_fields(result)):
             apply_success(call, result)
     return DONE
 

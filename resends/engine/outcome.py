@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -69,14 +72,39 @@ def settle_request(call: ProviderCall, state: str) -> None:
         return
     new = request_state_for({state: 1})
     now = timezone.now()
-    unchanged = Q(state__in=(RequestState.DRAFT, RequestState.AWAITING_APPROVAL, new))
-    if new == RequestState.SUCCEEDED:  # cancelled at the provider after it succeeded: stays so
-        unchanged |= Q(state=RequestState.CANCELLED)
-    ResendRequest.objects.filter(pk=call.request_id).exclude(unchanged).update(
+    ResendRequest.objects.filter(pk=call.request_id).exclude(_keeps_state(new)).update(
         state=new,
         state_changed_at=now,
         finished_at=now if new in ResendRequest.FINAL_STATES else None,
     )
+
+
+def settle_requests(calls: Sequence[ProviderCall]) -> None:
+    """settle_request for a batch of calls that all moved to their `state`: the requests whose
+    only call each is follow in one statement per state; the others are counted one by one."""
+    single: dict[str, list[int]] = defaultdict(list)
+    for call in calls:
+        if getattr(call, "siblings", None) == 1 and call.operation != Op.RETURNHELPER_CANCEL_RESEND:
+            single[call.state].append(call.request_id)
+        else:
+            refresh_request_state(call.request_id)
+    now = timezone.now()
+    for state, request_ids in single.items():
+        new = request_state_for({state: 1})
+        ResendRequest.objects.filter(pk__in=request_ids).exclude(_keeps_state(new)).update(
+            state=new,
+            state_changed_at=now,
+            finished_at=now if new in ResendRequest.FINAL_STATES else None,
+        )
+
+
+def _keeps_state(new: str) -> Q:
+    """Requests that do not take `new` from their only call: drafts and those awaiting approval,
+    those already there, and (for a success) those cancelled at the provider after it."""
+    unchanged = Q(state__in=(RequestState.DRAFT, RequestState.AWAITING_APPROVAL, new))
+    if new == RequestState.SUCCEEDED:
+        unchanged |= Q(state=RequestState.CANCELLED)
+    return unchanged
 
 
 def count_resends(order: Order) -> int:
@@ -86,14 +114,18 @@ def count_resends(order: Order) -> int:
     A success whose new order we could not read counts on its own: too many, never too few.
 
     Call it holding the order's row lock (select_for_update), with resent_order_ids current."""
-    listed = set(order.resent_order_ids or ())
     ours = ProviderCall.objects.filter(
         account_id=order.account_id,
         operation=Op.CHARGEBEE_RESEND_ORDER,
         subject=order.external_id,
         state=CallState.SUCCEEDED,
     ).values_list("provider_reference", flat=True)
-    return len(listed) + sum(1 for reference in ours if not reference or reference not in listed)
+    return _count(order, list(ours))
+
+
+def _count(order: Order, our_references: list[str]) -> int:
+    listed = set(order.resent_order_ids or ())
+    return len(listed) + sum(1 for ref in our_references if not ref or ref not in listed)
 
 
 def apply_success(call: ProviderCall, result: CallResult) -> None:
@@ -130,3 +162,37 @@ def apply_success(call: ProviderCall, result: CallResult) -> None:
             state_changed_at=timezone.now(),
             finished_at=timezone.now(),
         )
+
+
+def apply_successes(calls: Sequence[ProviderCall], results: Sequence[CallResult]) -> None:
+    """apply_success for a batch: a bulk job's full Chargebee resends update their orders in a
+    few statements; anything else one by one."""
+    full_chargebee = [
+        call
+        for call in calls
+        if call.operation == Op.CHARGEBEE_RESEND_ORDER and not call.payload.get("lines")
+    ]
+    for call, result in zip(calls, results, strict=True):
+        if call not in full_chargebee:
+            apply_success(call, result)
+    by_account: dict[int, list[str]] = defaultdict(list)
+    for call in full_chargebee:
+        by_account[call.account_id].append(call.subject)
+    for account_id, subjects in by_account.items():
+        orders = list(
+            Order.objects.select_for_update()
+            .filter(account_id=account_id, external_id__in=subjects)
+            .order_by("pk")
+        )
+        ours: dict[str, list[str]] = defaultdict(list)
+        for subject, reference in ProviderCall.objects.filter(
+            account_id=account_id,
+            operation=Op.CHARGEBEE_RESEND_ORDER,
+            subject__in=subjects,
+            state=CallState.SUCCEEDED,
+        ).values_list("subject", "provider_reference"):
+            ours[subject].append(reference)
+        for order in orders:
+            order.resent_status, order.status = "fully_resent", "cancelled"
+            order.resend_count = _count(order, ours[order.external_id])
+        Order.objects.bulk_update(orders, ["resent_status", "status", "resend_count"])

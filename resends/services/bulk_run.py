@@ -333,10 +333,17 @@ def pause(job: BulkJob) -> BulkJob:
 def resume(job: BulkJob) -> BulkJob:
     with transaction.atomic():
         job = _move(job, {BulkState.PAUSED}, BulkState.RUNNING)
-        held = _held_calls(job)
+        # The engine held them for a day (pending, or unknown when an earlier attempt's outcome
+        # is still to be learned): due now.
+        held = ProviderCall.objects.filter(
+            request__bulk_job=job, state__in=(CallState.PENDING, CallState.UNKNOWN)
+        )
+        rows = list(held.values_list("pk", "state"))
         held.update(next_attempt_at=None)
-        for call_id in held.values_list("pk", flat=True):
-            doorbell.ring_call(call_id, Lane.BULK)
+        doorbell.ring_calls([pk for pk, state in rows if state == CallState.PENDING], Lane.BULK)
+        for pk, state in rows:
+            if state == CallState.UNKNOWN:
+                doorbell.ring_call(pk, Lane.BULK)  # reconciled first, one at a time
         ring(job.pk)
     return job
 

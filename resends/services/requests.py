@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from .. import doorbell, rules
 from ..models import ProviderAccount, ProviderCall, ResendRequest, ResendTarget
-from ..models.audit import RequestState, lane_of
+from ..models.audit import Lane, RequestState, lane_of
 from ..rules import RuleViolation
 
 
@@ -189,5 +190,12 @@ def _insert(
         ]
         outcomes[n] = Submitted(request, created=True, warnings=warnings)
     ResendTarget.objects.bulk_create(targets)
+    lanes: dict[tuple[int, Lane], list[int]] = defaultdict(list)
     for call in ProviderCall.objects.bulk_create(calls):
-        doorbell.ring_call(call.pk, lane_of(call.request.channel))
+        lanes[(call.account_id, lane_of(call.request.channel))].append(call.pk)
+    for (_, lane), call_ids in lanes.items():
+        if lane is Lane.BULK:  # a bulk job's window: sent in batches
+            doorbell.ring_calls(call_ids, lane)
+        else:
+            for call_id in call_ids:
+                doorbell.ring_call(call_id, lane)
