@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import random
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox import chargebee, junction, returnhelper, webhooks
+from sandbox.dataset import chargebee_backlog
 from sandbox.state import PROVIDERS, SandboxState, parse_fault_config
 from sandbox.wire import Request, Response, Route, match_route, route
 
@@ -143,6 +146,22 @@ def redeliver(state: SandboxState, request: Request, match: re.Match[str]) -> Re
     if record is None:
         raise ControlError(404, f"no webhook with seq {seq}")
     return Response.json(200, {"sent": [record]})
+
+
+def add_chargebee_orders(state: SandboxState, request: Request, match: re.Match[str]) -> Response:
+    """Add `count` (1-100,000) shipped Chargebee orders with no resend yet; answers them."""
+    count = _body(request).get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100_000:
+        raise ControlError(400, "count must be a whole number from 1 to 100000")
+    with state.lock:
+        made = chargebee_backlog(
+            random.Random(len(state.chargebee_orders)),
+            datetime.now(UTC),
+            count,
+            first=90_000 + len(state.chargebee_orders),
+        )
+        state.chargebee_orders.update((order["id"], order) for order in made)
+    return Response.json(200, {"orders": made})
 
 
 # --- faults ---------------------------------------------------------------------------------
@@ -351,6 +370,7 @@ ROUTES: list[Route] = [
     route("POST", r"/faults", post_faults),
     route("DELETE", r"/faults", delete_faults),
     route("POST", r"/emit", emit),
+    route("POST", r"/chargebee/orders", add_chargebee_orders),
     route("POST", r"/returnhelper/advance", advance_resend),
     route("GET", r"/inventories", list_inventories),
     route("POST", r"/inventories/(?P<inventory_id>\d+)", patch_inventory),

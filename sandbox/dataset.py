@@ -346,6 +346,20 @@ def cb_totals(order: JsonDict) -> None:
     order["amount_paid"] = 0 if order.get("is_resent") else total
 
 
+def chargebee_backlog(rng: random.Random, now: datetime, count: int, first: int) -> list[JsonDict]:
+    """`count` shipped orders with no resend yet, numbered from `first`: a large merchant's
+    backlog for a bulk replay (benchmarks)."""
+    orders = []
+    for number in range(first, first + count):
+        order = _chargebee_order(rng, now, number)
+        order["status"] = "shipped"
+        order["fulfillment_status"] = "Shipped"
+        for line in order["order_line_items"]:
+            line["status"] = "shipped"
+        orders.append(order)
+    return orders
+
+
 def _chargebee_order(rng: random.Random, now: datetime, number: int) -> JsonDict:
     created = now - timedelta(seconds=int(rng.uniform(3600, HISTORY_DAYS * 86400)))
     age_days = (now - created).total_seconds() / 86400

@@ -126,3 +126,20 @@ def test_python_dash_m_sandbox_runs_as_a_process() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_a_backlog_of_chargebee_orders_can_be_added_and_resent(
+    sandbox: RunningSandbox, control: Client
+) -> None:
+    before = control.get("/health").json()["counts"]["chargebee_orders"]
+    made = control.post("/chargebee/orders", json={"count": 3}).json()["orders"]
+    assert control.get("/health").json()["counts"]["chargebee_orders"] == before + 3
+    assert {o["status"] for o in made} == {"shipped"} and not any(o["resent_orders"] for o in made)
+    resend = requests.post(
+        f"{sandbox.chargebee_url}/api/v2/orders/{made[0]['id']}/resend",
+        auth=("test_sandbox_key", ""),
+        timeout=10,
+    )
+    assert resend.status_code == 200, resend.text
+    for count in (0, 100_001, "3", True):
+        assert control.post("/chargebee/orders", json={"count": count}).status_code == 400
