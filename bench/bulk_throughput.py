@@ -1,8 +1,13 @@
 """Bulk throughput: a 10,000-order bulk replay against the sandbox at 100 ms latency, inside a
 rate budget of R requests per second, with real processes (web, Celery worker, sandbox).
 
-    .venv/bin/python bench/bulk_throughput.py                    # 10,000 orders at R = 20/s
+    .venv/bin/python bench/bulk_throughput.py --kind chargebee --rate 58     # the top tier
+    .venv/bin/python bench/bulk_throughput.py --kind chargebee --rate 20 --busy  # CPUs busy
+    .venv/bin/python bench/bulk_throughput.py                    # Junction, 10,000 at R = 20/s
     .venv/bin/python bench/bulk_throughput.py --orders 2000 --rate 20   # a quicker run
+
+--kind chargebee: a full-resend job over N shipped Chargebee orders the sandbox is given, one
+request each. --busy: two processes spin on the CPUs for the whole run, as other work would.
 
 It creates its own PostgreSQL database (bench_bulk) and uses Redis db 13 as broker and budget
 store, starts the provider sandbox (`python -m sandbox`) with 100 ms of latency on every Junction
@@ -15,7 +20,9 @@ Printed:
   (goal: ratio ≥ 0.95 and never above R);
 - the same ratio for a naive loop that sends one request at a time, as a script would;
 - peak RSS of the largest worker process (main or a pool child) and of the web process;
-- SQL queries per item (measured in-process over a small job);
+- CPU seconds per item of the worker (all its processes) and of the sandbox;
+- duplicated and lost effects: the sandbox's ledger against the job's orders;
+- SQL queries per item (measured in-process over a small job, fan-out and engine);
 - the time to preview and to create a job matching 100,000 orders (goal under 2 s).
 """
 
@@ -60,6 +67,9 @@ def parse_args() -> argparse.Namespace:
         "--naive-sample", type=int, default=200, help="requests the naive loop sends"
     )
     parser.add_argument("--preview-orders", type=int, default=100_000)
+    parser.add_argument("--kind", choices=("junction", "chargebee"), default="junction")
+    parser.add_argument("--busy", action="store_true", help="two CPU-spinning processes alongside")
+    parser.add_argument("--batch", type=int, default=10, help="ENGINE_BATCH_SIZE")
     parser.add_argument("--database", default="bench_bulk")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     return parser.parse_args()
@@ -76,10 +86,14 @@ def environment(args: argparse.Namespace, sandbox_url: str) -> dict[str, str]:
         "VAR_DIR": str(ROOT / "var" / "bench"),
         "SANDBOX_URL": sandbox_url,
         "JUNCTION_BASE_URL": f"{sandbox_url}/junction",
-        "JUNCTION_RATE_PER_SECOND": str(args.rate),
+        "CHARGEBEE_BASE_URL": f"{sandbox_url}/chargebee",
+        "JUNCTION_RATE_PER_SECOND": str(args.rate if args.kind == "junction" else 0),
         "JUNCTION_BATCH_SIZE": "1",
-        "CHARGEBEE_RATE_PER_SECOND": "0",
-        "BULK_WINDOW": str(args.concurrency * 4),
+        "CHARGEBEE_RATE_PER_SECOND": str(args.rate if args.kind == "chargebee" else 0),
+        "ENGINE_BATCH_SIZE": str(args.batch),
+        # A step tops the window up once a second: it holds a few seconds' worth at the rate.
+        "BULK_WINDOW": str(max(args.concurrency * 4, int(args.rate * 4))),
+        "CELERY_MAX_TASKS_PER_CHILD": "100000",
         "BULK_APPROVAL_THRESHOLD": str(10**9),
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
@@ -114,16 +128,18 @@ def main() -> None:
         procs.append(proc)
         return proc
 
+    spinners: list[subprocess.Popen[bytes]] = []
     try:
-        start("sandbox", [PY, "-m", "sandbox", "--port", str(sandbox_port), "--webhook-delay", "0"])
+        sandbox = start("sandbox", [PY, "-m", "sandbox", "--port", str(sandbox_port),
+                                    "--webhook-delay", "0"])  # fmt: skip
         wait_for(f"{sandbox_url}/_sandbox/health")
-        requests.post(f"{sandbox_url}/_sandbox/faults",
-                      json={"provider": "junction", "latency_ms": args.latency_ms}, timeout=10)  # fmt: skip
+        latency = {"provider": args.kind, "latency_ms": args.latency_ms}
+        requests.post(f"{sandbox_url}/_sandbox/faults", json=latency, timeout=10)
         web_port = free_port()
         web = start("web", [PY, "-m", "gunicorn", "backoffice.wsgi", "-b", f"127.0.0.1:{web_port}",
                             "-w", "1", "--threads", "2"])  # fmt: skip
-        manager, job_orders = prepare(args.orders)
-        queries = queries_per_item(manager)
+        manager = make_manager()
+        queries = queries_per_item(manager, args.kind, sandbox_url)
         preview_seconds, create_seconds = preview_timing(manager, args.preview_orders)
         wait_for(f"http://127.0.0.1:{web_port}/login/")
         worker = start("worker", [PY, "-m", "celery", "-A", "backoffice", "worker", "-l", "WARNING",
@@ -131,14 +147,28 @@ def main() -> None:
                                   "--without-gossip"])  # fmt: skip
         time.sleep(4)
         requests.post(f"{sandbox_url}/_sandbox/reset", json={}, timeout=10)
-        requests.post(f"{sandbox_url}/_sandbox/faults",
-                      json={"provider": "junction", "latency_ms": args.latency_ms}, timeout=10)  # fmt: skip
-        elapsed, rss = run_job(manager, job_orders, web_port, worker.pid, web.pid)
-        times = ledger_times(sandbox_url)
+        requests.post(f"{sandbox_url}/_sandbox/faults", json=latency, timeout=10)
+        expected = prepare(args.kind, args.orders, sandbox_url)
+        if args.busy:
+            spinners = [
+                subprocess.Popen([PY, "-c", "while True: pass"], start_new_session=True)
+                for _ in range(2)
+            ]
+        cpu_before = {"worker": group_cpu(worker.pid), "sandbox": group_cpu(sandbox.pid)}
+        elapsed, rss = run_job(manager, args.kind, web_port, worker.pid, web.pid)
+        cpu = {name: group_cpu(pid) - cpu_before[name]
+               for name, pid in (("worker", worker.pid), ("sandbox", sandbox.pid))}  # fmt: skip
+        entries = ledger_entries(sandbox_url, args.kind)
+        times = arrival_times(entries)
+        duplicated, lost = judge(entries, expected)
         if len(times) != args.orders:
             raise SystemExit(f"the sandbox applied {len(times)} requests, not {args.orders}")
+        for spinner in spinners:
+            spinner.kill()
         naive = naive_rate(sandbox_url, args.naive_sample)
     finally:
+        for spinner in spinners:
+            spinner.kill()
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -148,7 +178,10 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    report(args, times, elapsed, naive, rss, queries, preview_seconds, create_seconds)
+    effects = {"duplicated": duplicated, "lost": lost}
+    per_item = {name: seconds / args.orders for name, seconds in cpu.items()}
+    report(args, times, elapsed, naive, rss, queries, preview_seconds, create_seconds, per_item,
+           effects)  # fmt: skip
 
 
 def wait_for(url: str, timeout: float = 60) -> None:
@@ -164,71 +197,103 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def prepare(count: int) -> tuple[Any, int]:
+def make_manager() -> Any:
     from django.contrib.auth.models import Group, User
 
-    from resends.accounts import default_account
-    from resends.models import Order
     from resends.roles import MANAGERS
 
     manager = User.objects.create_user("bench-manager", "bench@example.invalid", "bench-password")
     manager.groups.add(Group.objects.get(name=MANAGERS))
-    junction = default_account("junction")
+    return manager
+
+
+def prepare(kind: str, count: int, sandbox_url: str) -> set[str]:
+    """The job's orders in our mirror (and, for Chargebee, at the sandbox): their ids."""
+    from resends.accounts import default_account
+    from resends.models import Order
+
     moment = datetime(2026, 6, 1, tzinfo=UTC)
+    if kind == "chargebee":
+        ids = chargebee_backlog(sandbox_url, count)
+    else:
+        ids = [str(uuid.uuid4()) for _ in range(count)]
     Order.objects.bulk_create(
         [
             Order(
-                account=junction,
-                external_id=str(uuid.uuid4()),
-                status="completed",
+                account=default_account(kind),
+                external_id=external_id,
+                status="shipped",
                 provider_created_at=moment,
                 provider_updated_at=moment,
             )
-            for _ in range(count)
+            for external_id in ids
         ],
         batch_size=5000,
     )
-    return manager, count
+    return set(ids)
+
+
+def chargebee_backlog(sandbox_url: str, count: int) -> list[str]:
+    import requests
+
+    answer = requests.post(
+        f"{sandbox_url}/_sandbox/chargebee/orders", json={"count": count}, timeout=300
+    )
+    answer.raise_for_status()
+    return [order["id"] for order in answer.json()["orders"]]
 
 
 CRITERIA = {"updated_from": "2026-05-01T00:00:00+00:00", "updated_to": "2026-07-01T00:00:00+00:00"}
 
 
-def queries_per_item(manager: Any, items: int = 40) -> float:
-    """SQL per item for a small job stepped in-process (fan-out, budget, claim, send, record)."""
+def queries_per_item(manager: Any, kind: str, sandbox_url: str, items: int = 40) -> float:
+    """SQL per item for a small job stepped in-process, fan-out and engine (budget, claim, send,
+    record), the calls sent in batches as the worker sends them."""
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from resends.accounts import default_account
-    from resends.engine.execution import process_call
+    from resends.engine.batch import process_batch
     from resends.models import BulkKind, Order, ProviderCall
     from resends.services import bulk_jobs, bulk_run
 
-    junction = default_account("junction")
+    account = default_account(kind)
     moment = datetime(2025, 1, 1, tzinfo=UTC)
+    ids = (
+        chargebee_backlog(sandbox_url, items)
+        if kind == "chargebee"
+        else [str(uuid.uuid4()) for _ in range(items)]
+    )
     Order.objects.bulk_create(
-        Order(account=junction, external_id=str(uuid.uuid4()), provider_updated_at=moment)
-        for _ in range(items)
+        Order(account=account, external_id=i, status="shipped", provider_updated_at=moment)
+        for i in ids
     )
     job, _ = bulk_jobs.create_job(
-        actor=manager, kind=BulkKind.JUNCTION_ORDERS, account=junction,
+        actor=manager, account=account, reason_code=settings.CHARGEBEE["reason_codes"][0],
+        kind=BulkKind.CHARGEBEE_FULL if kind == "chargebee" else BulkKind.JUNCTION_ORDERS,
         criteria={"updated_from": "2024-12-01T00:00:00+00:00", "updated_to": "2025-02-01T00:00:00+00:00"},
     )  # fmt: skip
-    from django.conf import settings
-
     rate, settings.RATE_PER_SECOND = (
         settings.RATE_PER_SECOND,
-        {**settings.RATE_PER_SECOND, "junction": 0},
+        dict.fromkeys(settings.RATE_PER_SECOND, 0.0),
     )
     try:
         with CaptureQueriesContext(connection) as captured:
             while bulk_run.advance(job.pk, None):
-                for call_id in ProviderCall.objects.filter(
-                    request__bulk_job=job, state="pending"
-                ).values_list("pk", flat=True):
-                    process_call(call_id, worker="bench")
+                pending = list(
+                    ProviderCall.objects.filter(request__bulk_job=job, state="pending")
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                size = int(settings.ENGINE_BATCH_SIZE)
+                for start in range(0, len(pending), size):
+                    process_batch(pending[start : start + size], worker="bench")
     finally:
         settings.RATE_PER_SECOND = rate
+    sent = ProviderCall.objects.filter(request__bulk_job=job, state="succeeded").count()
+    if sent != items:
+        raise SystemExit(f"the in-process job sent {sent} of {items}")
     return len(captured) / items
 
 
@@ -268,7 +333,7 @@ def preview_timing(manager: Any, count: int) -> tuple[float, float]:
 
 
 def run_job(
-    manager: Any, count: int, web_port: int, worker_pid: int, web_pid: int
+    manager: Any, kind: str, web_port: int, worker_pid: int, web_pid: int
 ) -> tuple[float, dict[str, int]]:
     import requests
     from django.conf import settings
@@ -287,9 +352,11 @@ def run_job(
     browser = requests.Session()
     browser.cookies.set(settings.SESSION_COOKIE_NAME, session.session_key)
 
-    job, _ = bulk_jobs.create_job(actor=manager, kind=BulkKind.JUNCTION_ORDERS,
-                             account=default_account("junction"), criteria=CRITERIA)  # fmt: skip
-    assert job.preview["to_send"] == count, job.preview
+    job, _ = bulk_jobs.create_job(
+        actor=manager, account=default_account(kind), criteria=CRITERIA,
+        kind=BulkKind.CHARGEBEE_FULL if kind == "chargebee" else BulkKind.JUNCTION_ORDERS,
+        reason_code=settings.CHARGEBEE["reason_codes"][0] if kind == "chargebee" else "",
+    )  # fmt: skip
     began = time.monotonic()
     url = f"http://127.0.0.1:{web_port}/bulk/{job.public_id}/progress/"
     while True:
@@ -336,17 +403,56 @@ def group_hwm(pid: int) -> int:
     return max((_status_kb(p, "VmHWM") for p in _group(pid)), default=0)
 
 
-def ledger_times(sandbox_url: str) -> list[float]:
+def ledger_entries(sandbox_url: str, provider: str) -> list[dict[str, Any]]:
     import requests
 
-    entries = requests.get(
-        f"{sandbox_url}/_sandbox/ledger", params={"provider": "junction"}, timeout=60
-    ).json()["entries"]
+    answer = requests.get(
+        f"{sandbox_url}/_sandbox/ledger", params={"provider": provider}, timeout=120
+    )
+    return list(answer.json()["entries"])
+
+
+def arrival_times(entries: list[dict[str, Any]]) -> list[float]:
     return sorted(
         # when each request reached the sandbox ("applied_at" adds the injected latency)
         datetime.fromisoformat(e["received_at"].replace("Z", "+00:00")).timestamp()
         for e in entries
     )
+
+
+def judge(entries: list[dict[str, Any]], expected: set[str]) -> tuple[int, int]:
+    """Duplicated and lost effects: each of the job's orders should be in the ledger once."""
+    seen: dict[str, int] = {}
+    for entry in entries:
+        for order_id in entry_orders(entry):
+            seen[order_id] = seen.get(order_id, 0) + 1
+    duplicated = sum(n - 1 for order_id, n in seen.items() if order_id in expected and n > 1)
+    lost = len(expected - set(seen))
+    return duplicated, lost
+
+
+def entry_orders(entry: dict[str, Any]) -> list[str]:
+    """The orders one ledger entry resent (its target: an order id, or a replay's ids)."""
+    target = entry.get("target")
+    if isinstance(target, list):
+        return [str(t) for t in target]
+    return [str(target)] if target else []
+
+
+def group_cpu(pid: int) -> float:
+    """CPU seconds used by a process group so far: every live process, plus the children its
+    leader has already reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in _group(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if member == pid:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / tick
 
 
 def naive_rate(sandbox_url: str, count: int) -> float:
@@ -379,7 +485,8 @@ def tightest_span(times: list[float], count: int) -> float:
 
 
 def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: float,
-           rss: dict[str, int], queries: float, preview_seconds: float, create_seconds: float) -> None:  # fmt: skip
+           rss: dict[str, int], queries: float, preview_seconds: float, create_seconds: float,
+           cpu: dict[str, float], effects: dict[str, int]) -> None:  # fmt: skip
     sent = len(times)
     span = times[-1] - times[0] if sent > 1 else float("nan")
     achieved = (sent - 1) / span if sent > 1 else 0.0
@@ -388,7 +495,7 @@ def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: 
         for s in range(int(times[0]) + 1, int(times[-1]))  # whole seconds only
     ]
     print(
-        f"\nBulk replay of {args.orders} Junction orders, one id per request, {args.latency_ms} ms latency, R = {args.rate:g}/s, {args.concurrency} worker processes"
+        f"\nBulk replay of {args.orders} {'Chargebee orders (full resends)' if args.kind == 'chargebee' else 'Junction orders, one id per request'}, {args.latency_ms} ms latency, R = {args.rate:g}/s, {args.concurrency} worker processes, batches of {args.batch}{', CPUs busy (two spinning processes)' if args.busy else ''}"
     )
     print(
         f"  requests applied by the sandbox: {sent} in {span:.1f} s (job finished after {elapsed:.1f} s)"
@@ -412,7 +519,13 @@ def report(args: argparse.Namespace, times: list[float], elapsed: float, naive: 
     print(
         f"  peak RSS: worker {rss['worker'] / 1024:.0f} MB (largest process of its group), web {rss['web'] / 1024:.0f} MB"
     )
-    print(f"  SQL queries per item: {queries:.1f}")
+    print(f"  SQL queries per item (fan-out and engine): {queries:.1f}")
+    print(
+        f"  CPU seconds per item: worker {cpu['worker'] * 1000:.1f} ms, sandbox {cpu['sandbox'] * 1000:.1f} ms"
+    )
+    print(
+        f"  effects in the sandbox's ledger: duplicated {effects['duplicated']}, lost {effects['lost']}"
+    )
     print(
         f"  preview of a job matching {args.preview_orders:,} orders: {preview_seconds:.2f} s; create: {create_seconds:.2f} s   goal < 2 s   {'met' if max(preview_seconds, create_seconds) < 2 else 'MISSED'}"
     )
