@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ..checks import cancel_problems, retry_problems
+from ..inputs import parse_id
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState
 from ..presentation import call_summary, is_settled
@@ -155,13 +156,13 @@ def request_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("targets")
         .order_by("-submitted_at", "-id")
     )
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        anchor = ResendRequest.objects.filter(pk=int(before)).values("submitted_at").first()
+    before = parse_id(request.GET.get("before"))
+    if before is not None:
+        anchor = ResendRequest.objects.filter(pk=before).values("submitted_at").first()
         if anchor:
             rows = rows.filter(
                 Q(submitted_at__lt=anchor["submitted_at"])
-                | Q(submitted_at=anchor["submitted_at"], pk__lt=int(before))
+                | Q(submitted_at=anchor["submitted_at"], pk__lt=before)
             )
     page = list(rows[: LIST_PAGE + 1])
     more = page[LIST_PAGE - 1].pk if len(page) > LIST_PAGE else None
