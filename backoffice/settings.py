@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "resends",
 ]
 
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into the "locked out" page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -117,6 +121,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failures within
+# LOGIN_LOCKOUT_MINUTES, for one user name or from one client address (each counted on its own),
+# sign-in is refused with the page templates/registration/locked_out.html (429) until the
+# failures are that old or a manager unlocks them (admin "Access attempts", or
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`). Failures are not forgotten on
+# success: one account's good password would otherwise wipe the address's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # the failures are what matter; no row for every sign-in
+AXES_ENABLE_ADMIN = False  # resends/admin/logins.py registers the attempts, with bounded lists
+AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
+AXES_VERBOSE = False  # no start-up banner in every process; failures and lockouts still log
+# Proxies in front of the web process that append to X-Forwarded-For (backoffice/client_ip.py).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0 if DEBUG else 1, minimum=0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
