@@ -1,11 +1,13 @@
 """Every web request gets an id: the caller's X-Request-ID when it is sane, a new one otherwise.
-It is on every log line the request makes, on the tasks it queues, and in the response."""
+It is on every log line the request makes, on the tasks it queues, and in the response.
+Every response also says which browser features the page may use (Permissions-Policy)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 
@@ -34,3 +36,16 @@ def _forget_request_id(**_: Any) -> None:
 
 
 request_finished.connect(_forget_request_id, dispatch_uid="backoffice.forget_request_id")
+
+
+class PermissionsPolicyMiddleware:
+    """`Permissions-Policy: camera=(), …` for each feature in settings.PERMISSIONS_POLICY."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        self.header = ", ".join(f"{feature}=()" for feature in settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.header)
+        return response
