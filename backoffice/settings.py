@@ -142,9 +142,11 @@ AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # the failures are what matter; no row for every sign-in
 AXES_ENABLE_ADMIN = False  # resends/admin/logins.py registers the attempts, with bounded lists
-AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "backoffice.throttling.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field (read by throttling.py too)
+AXES_USERNAME_CALLABLE = "backoffice.throttling.attempted_username"
 AXES_VERBOSE = False  # no start-up banner in every process; failures and lockouts still log
-# Proxies in front of the web process that append to X-Forwarded-For (backoffice/client_ip.py).
+# Proxies in front of the web process that append to X-Forwarded-For (backoffice/throttling.py).
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0 if DEBUG else 1, minimum=0)
 
 LOGIN_URL = "login"

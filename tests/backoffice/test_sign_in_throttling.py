@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from backoffice.client_ip import client_ip
+from backoffice.throttling import client_ip
 from tests.conftest import PASSWORD
 
 LIMIT = settings.AXES_FAILURE_LIMIT
@@ -146,3 +146,14 @@ def test_the_managers_group_may_view_and_unlock(db: None) -> None:
         )
     )
     assert held == {"view_accessattempt", "delete_accessattempt"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_user_name_too_long_for_any_account_is_a_failure_like_any_other(
+    client: Client, db: None, page: str
+) -> None:
+    """Django's sign-in form does not bound the name's length; the record keeps 255 characters
+    (a longer one failed the insert on PostgreSQL)."""
+    response = sign_in(client, "x" * 5000, "wrong", page)
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "x" * 255

@@ -1,4 +1,5 @@
-"""The client's address, for sign-in throttling (django-axes' AXES_CLIENT_IP_CALLABLE).
+"""Who is signing in, as django-axes records it for throttling: the client's address
+(AXES_CLIENT_IP_CALLABLE) and the user name tried (AXES_USERNAME_CALLABLE).
 
 Behind the TLS proxy, REMOTE_ADDR is the proxy's own address for every client, so throttling by
 it would lock everyone out at once after a few strangers' failures. Each proxy appends the
@@ -12,9 +13,13 @@ e.g. runserver) the header is ignored and REMOTE_ADDR is the client.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+
+# AccessAttempt.username is a varchar(255).
+USERNAME_STORED = 255
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -33,3 +38,15 @@ def _address(text: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def attempted_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The user name a sign-in tried (as axes reads it), cut to what AccessAttempt stores.
+
+    Django's sign-in form sets the field's max_length after the field is built, so its length is
+    never checked: a 5,000-character name reached authenticate(), and recording it failed the
+    insert on PostgreSQL (a 500). No account has a name that long, so the cut loses nothing.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    name = credentials.get(field) if credentials else request.POST.get(field)
+    return name[:USERNAME_STORED] if isinstance(name, str) else None
