@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from .. import rules
 from ..checks import chargebee_check, returnhelper_check
+from ..inputs import parse_id
 from ..models import LineItem, Order, ProviderAccount, ProviderCall, ResendTarget, ReturnInventory
 from ..models.audit import Channel, ResendKind
 from ..rules import RuleViolation
@@ -200,7 +201,7 @@ def submit_returnhelper_resend(
         if not locked:
             raise RuleViolation([rules.Problem("inventories", "Pick at least one item.")])
         # An id that is not a number is refused by returnhelper_group_problems (in `check`).
-        ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
+        ids = sorted(filter(None, (parse_id(inv.external_id) for inv in locked)))
         payload = {
             "inventory_ids": ids,
             "shipment": shipment,

@@ -190,3 +190,21 @@ def test_find_takes_dates_and_cursors_far_out_of_range(
     OrderFactory.create(customer_name="Xavier")
     assert browser.get(reverse("resends:find"), params).status_code == 200
     assert browser.get(reverse("resends:junction"), {**params, "all": "1"}).status_code == 200
+
+
+def test_an_item_whose_id_is_not_an_ascii_number_is_refused_not_a_500(
+    browser: Client, inventory: ReturnInventory, sandbox: Any
+) -> None:
+    """createResend takes item ids as numbers; "²" passed isdigit() and then failed int()."""
+    ReturnInventory.objects.filter(pk=inventory.pk).update(external_id="²")
+    url = f"{reverse('resends:returnhelper')}?inventory={inventory.pk}"
+    form = {
+        **SHIPMENT,
+        "token": "5f0c9a56-7a39-4a60-8f0e-0f2c2c7a5d14",
+        "inventories": [str(inventory.pk)],
+        "action": "submit",
+    }
+    response = browser.post(url, form)
+    assert response.status_code == 200
+    assert "Return Helper knows items by number" in squash(response)
+    assert not ResendRequest.objects.exists()

@@ -3,12 +3,15 @@ through the same services as the console: the same preview, approval rule and au
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from resends import rules
+from resends.inputs import parse_id
 from resends.models import BulkJob, BulkKind, ProviderAccount, SavedFilter
 from resends.roles import can_audit
 from resends.rules import RuleViolation
@@ -168,11 +171,12 @@ class Command(BaseCommand):
         )
 
     def _status(self, ref: str) -> None:
-        job = (
-            BulkJob.objects.filter(pk=int(ref)).first()
-            if ref.isdigit()
-            else BulkJob.objects.filter(public_id=ref).first()
-        )
+        job = None
+        if (pk := parse_id(ref)) is not None:
+            job = BulkJob.objects.filter(pk=pk).first()
+        else:
+            with contextlib.suppress(ValueError):
+                job = BulkJob.objects.filter(public_id=uuid.UUID(ref)).first()
         if job is None:
             raise CommandError(f"No bulk job “{ref}”.")
         p = bulk_progress.progress(job)
