@@ -152,6 +152,9 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
             "django": {"handlers": [], "level": "INFO", "propagate": True},
             "django.server": {"handlers": [], "level": "INFO", "propagate": True},
             "django.db.backends": {"level": "INFO"},
+            # django-axes logs every good sign-in and its clean-up at INFO; failures and
+            # lockouts, the lines worth reading, are WARNING.
+            "axes": {"level": "WARNING"},
             # Billiard (Celery's process pool) logs pool errors here, with no handler of its own.
             "multiprocessing": {"handlers": ["console"], "level": "WARNING", "propagate": False},
             # Gunicorn's own lines (gunicorn.conf.py) go through the same handler.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -58,12 +60,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "csp",
+    "axes",
     "resends",
 ]
 
 MIDDLEWARE = [
     "backoffice.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "backoffice.middleware.PermissionsPolicyMiddleware",
+    "backoffice.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into the "locked out" page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -117,6 +126,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT failures within
+# LOGIN_LOCKOUT_MINUTES, for one user name or from one client address (each counted on its own),
+# sign-in is refused with the page templates/registration/locked_out.html (429) until the
+# failures are that old or a manager unlocks them (admin "Access attempts", or
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`). Failures are not forgotten on
+# success: one account's good password would otherwise wipe the address's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # the failures are what matter; no row for every sign-in
+AXES_ENABLE_ADMIN = False  # resends/admin/logins.py registers the attempts, with bounded lists
+AXES_CLIENT_IP_CALLABLE = "backoffice.throttling.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field (read by throttling.py too)
+AXES_USERNAME_CALLABLE = "backoffice.throttling.attempted_username"
+AXES_VERBOSE = False  # no start-up banner in every process; failures and lockouts still log
+# Proxies in front of the web process that append to X-Forwarded-For (backoffice/throttling.py).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0 if DEBUG else 1, minimum=0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -154,6 +187,43 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is a per-domain decision.
+# Content-Security-Policy (django-csp) on every response: everything is served from here (htmx is
+# bundled, charts are server-drawn SVG), so nothing inline and nothing from elsewhere. Templates
+# carry no <script> or <style> blocks, style or on* attributes (tests/test_security_headers.py
+# reads every page for them; the browser tests fail on any violation).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+# Powerful browser features, none of which the back office uses, are off for it and anything it
+# might embed (backoffice/middleware.py).
+PERMISSIONS_POLICY = (
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "usb",
+    "xr-spatial-tracking",
+)
 
 # --- Email (job notifications) ----------------------------------------------------------------
 # One URL: consolemail:// (the default), smtp://user:password@host:25, smtp+tls://…:587,

@@ -4,7 +4,7 @@ The preview, the submit and the engine's last look before a call leaves all ask 
 so the three can never disagree: what the agent was shown is what the submit enforces, and what
 the call checks again just before it is sent. The pure rules are in rules.py; this module adds
 what only the database knows (resends in progress, a bulk job paused, an order's calls in flight).
-It sits below the engine and the services and imports only rules and models.
+It sits below the engine and the services and imports only rules, roles and models.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -30,6 +31,7 @@ from .models import (
     ReturnInventory,
 )
 from .models.audit import BULK_CHANNELS, CallState, RequestState
+from .roles import can_audit
 
 Op = ProviderCall.Operation
 OPEN_CALL_STATES = (
@@ -258,6 +260,23 @@ def inventories_in_progress(
 
 
 # --- cancel and retry of a finished resend ----------------------------------------------------
+def actor_problems(
+    actor: Any, request: ResendRequest, action: Literal["retry", "cancel"]
+) -> list[rules.Problem]:
+    """Whether `actor` may retry or cancel this resend (README, "Who may retry or cancel what"):
+    a manager any resend; an agent only one they submitted themselves, in the console or from
+    the command line. A bulk job's or a schedule's resends are for managers only."""
+    if can_audit(actor):
+        return []
+    if request.channel in BULK_CHANNELS or request.bulk_job_id is not None:
+        message = f"Only a manager may {action} a resend made by a bulk job or a schedule."
+        return [rules.Problem(action, message)]
+    if request.submitted_by_id != actor.pk:
+        message = f"Only the person who submitted this resend, or a manager, may {action} it."
+        return [rules.Problem(action, message)]
+    return []
+
+
 def accepted_create(calls: Iterable[ProviderCall]) -> ProviderCall | None:
     """The Return Helper create call the provider accepted (it holds the resend's id)."""
     return next(

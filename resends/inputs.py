@@ -1,5 +1,5 @@
-"""Ids, integers and search prefixes read from requests, with bounds: the one place where text a
-client chose becomes a number or an index range the database accepts.
+"""Ids, integers, dates, text and search prefixes read from requests, with bounds: the one place
+where text a client chose becomes a number, a time or an index range the database accepts.
 
 Every entry point (the admin, the console views) reads query strings and form fields through
 these functions instead of `str.isdigit()` + `int()` or `chr(ord(c) + 1)`, because:
@@ -8,7 +8,10 @@ these functions instead of `str.isdigit()` + `int()` or `chr(ord(c) + 1)`, becau
 - `int()` takes any length, and the database's integer columns are 64-bit: a value past them
   fails in the query (an overflow on SQLite, an out-of-range error on PostgreSQL);
 - the next code point after U+10FFFF does not exist, and after U+D7FF comes a surrogate, which no
-  database encoding accepts (the next character is U+E000).
+  database encoding accepts (the next character is U+E000);
+- a date near year 1 or 9999 overflows as soon as a day or a timezone is added to it, and Unix
+  seconds past about 2**35 are not a year Python can hold (OverflowError, OSError or ValueError);
+- PostgreSQL refuses a NUL character in any text it is given, even in a WHERE clause.
 
 The functions return None for text that is not what was asked for; the caller decides what that
 means (a 400, an empty result, or no filter at all). Nothing here raises on any input.
@@ -16,7 +19,9 @@ means (a 400, an empty result, or no filter at all). Nothing here raises on any 
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, date, datetime, time
 
 BIGINT_MIN = -(2**63)
 BIGINT_MAX = 2**63 - 1
@@ -26,6 +31,14 @@ BIGINT_MAX = 2**63 - 1
 _MAX_INTEGER_LENGTH = 32
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
+
+# The dates anyone means here: the providers count time in Unix seconds, and a thousand years of
+# headroom keeps every window, day after and timezone shift clear of datetime.max.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+EARLIEST = datetime.combine(EARLIEST_DATE, time.min, tzinfo=UTC)
+LATEST = datetime.combine(LATEST_DATE, time.max, tzinfo=UTC)
+DATES_ALLOWED = f"a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}"
 
 MAX_CODE_POINT = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
@@ -78,3 +91,38 @@ def prefix_upper_bound(prefix: str) -> str | None:
     if following in _SURROGATES:
         following = _SURROGATES.stop
     return stem[:-1] + chr(following)
+
+
+def within_dates(value: date) -> bool:
+    """Whether a date, or a datetime (naive ones taken as UTC), lies in EARLIEST..LATEST."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            return EARLIEST <= moment <= LATEST
+        except OverflowError:  # an offset that takes year 1 or 9999 past the end of time
+            return False
+    return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def parse_unix_seconds(value: int | float | str | None) -> datetime | None:
+    """Unix seconds (a number, or ASCII digits) as an aware UTC datetime within the bounds; None
+    for NaN, infinities, booleans, fractions of text, or a time outside EARLIEST..LATEST."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_int(value)
+        if value is None:
+            return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if not EARLIEST.timestamp() <= value <= LATEST.timestamp():
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def clean_text(text: str | None, *, max_length: int) -> str | None:
+    """`text` stripped, if it has at most `max_length` characters and no NUL; else None."""
+    if text is None or "\x00" in text:
+        return None
+    text = text.strip()
+    return text if len(text) <= max_length else None

@@ -43,6 +43,9 @@ MANAGER_PERMISSIONS = (
     "django_celery_beat.view_intervalschedule",
     "django_celery_beat.add_intervalschedule",
     "django_celery_beat.change_intervalschedule",
+    # Failed sign-ins: see who is locked out, and unlock (resends/admin/logins.py).
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
 )
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from .countries import iso3
+from .inputs import parse_id
 from .models import LineItem, Order, ReturnInventory
 
 T = TypeVar("T")
@@ -315,7 +316,7 @@ def returnhelper_group_problems(inventories: Sequence[ReturnInventory]) -> list[
             )
         )
     for inventory in inventories:
-        if not inventory.external_id.isdigit():  # createResend takes item ids as numbers
+        if parse_id(inventory.external_id) is None:  # createResend takes item ids as numbers
             message = "Return Helper knows items by number; this item's id is not one."
             problems.append(Problem(inventory.external_id, message))
         problems.extend(returnhelper_inventory_problems(inventory))

@@ -84,6 +84,12 @@ def test_the_command_refuses_with_the_rule_in_plain_words(sandbox, agent: User) 
             "--line",
             f"{line.external_id}=99",
         )
+    for odd in ("²", "0", "-1", "99999999999999999999"):
+        with pytest.raises(CommandError, match="use LINE_ID=QTY"):
+            call_command(
+                "submit_resend", "chargebee", order.external_id, "--as", "alice",
+                "--line", f"{line.external_id}={odd}",
+            )  # fmt: skip
     with pytest.raises(CommandError, match="not a Junction order id"):
         call_command("submit_resend", "junction", "not-a-uuid", "--as", "alice")
     with pytest.raises(CommandError, match="not an agent or manager"):

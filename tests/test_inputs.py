@@ -1,10 +1,24 @@
-"""Numbers and search prefixes read from requests: ASCII digits only, 64-bit bounds, valid text."""
+"""Numbers, dates, text and search prefixes read from requests: ASCII digits only, 64-bit bounds,
+dates Python can compute with, valid text."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
 import pytest
 
-from resends.inputs import BIGINT_MAX, BIGINT_MIN, parse_id, parse_int, prefix_upper_bound
+from resends.inputs import (
+    BIGINT_MAX,
+    BIGINT_MIN,
+    clean_text,
+    parse_id,
+    parse_int,
+    parse_unix_seconds,
+    prefix_upper_bound,
+    within_dates,
+)
+from resends.times import parse_time
 
 
 @pytest.mark.parametrize(
@@ -92,3 +106,74 @@ def test_every_string_with_the_prefix_sorts_below_the_bound(prefix: str) -> None
     for first in EDGES:
         for second in ["", *EDGES]:
             assert prefix + first + second < bound
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (date(1970, 1, 1), True),
+        (date(2999, 12, 31), True),
+        (date(1969, 12, 31), False),
+        (date(9999, 12, 31), False),
+        (date.min, False),
+        (datetime(2024, 5, 1, 12, tzinfo=UTC), True),
+        (datetime(2024, 5, 1, 12), True),  # naive: taken as UTC
+        (datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))), False),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23))), False),
+    ],
+)
+def test_within_dates(value: date, ok: bool) -> None:
+    assert within_dates(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1_700_000_000, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        ("1700000000", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        (1.5, datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)),
+        (-1, None),
+        (10**20, None),  # OverflowError in fromtimestamp
+        (2**40, None),  # year 36812: ValueError
+        (float("nan"), None),
+        (float("inf"), None),
+        (True, None),
+        ("1.5", None),
+        ("²", None),
+        (None, None),
+    ],
+)
+def test_parse_unix_seconds_within_bounds(value: Any, expected: datetime | None) -> None:
+    assert parse_unix_seconds(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-01T12:00:00Z", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        (1_700_000_000, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        ("2024-02-30T00:00:00Z", None),  # parse_datetime raises ValueError
+        ("2024-01-01T25:00:00Z", None),
+        ("9999-12-31T23:59:59-23:00", None),
+        ("99999-01-01T00:00:00Z", None),
+        (10**30, None),
+        (float("nan"), None),
+        (-(10**30), None),
+        ("", None),
+        (None, None),
+        (False, None),
+        ({"a": 1}, None),
+    ],
+)
+def test_parse_time_never_raises(value: Any, expected: datetime | None) -> None:
+    assert parse_time(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(" RMA-1 ", "RMA-1"), ("a\x00b", None), ("x" * 65, None), ("x" * 64, "x" * 64), (None, None)],
+)
+def test_clean_text_refuses_nul_and_long_text(text: str | None, expected: str | None) -> None:
+    assert clean_text(text, max_length=64) == expected

@@ -40,7 +40,7 @@ from ..inputs import parse_id, parse_int
 def pretty_json(value: Any) -> str:
     """JSON indented inside <pre>, escaped; for read-only display of raw payloads."""
     return format_html(
-        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        '<pre class="pretty-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str),
     )
 

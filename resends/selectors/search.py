@@ -19,6 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from ..inputs import parse_id, prefix_upper_bound, within_dates
 from ..models import Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
 
 PAGE_SIZE = 25
@@ -128,8 +129,10 @@ def _match_text(orders: QuerySet[Order], text: str) -> tuple[list[QuerySet[Order
         return [orders.filter(matches)], "id or reference"
     prefix = text.upper()
     by_name = orders.annotate(name_upper=Upper("customer_name")).filter(
-        name_upper__gte=prefix, name_upper__lt=_next_prefix(prefix), name_upper__startswith=prefix
+        name_upper__gte=prefix, name_upper__startswith=prefix
     )
+    if (bound := prefix_upper_bound(prefix)) is not None:
+        by_name = by_name.filter(name_upper__lt=bound)
     return [orders.filter(matches), by_name], "id, reference or customer name"
 
 
@@ -161,11 +164,6 @@ def _looks_like_id(text: str) -> bool:
         return True
     except ValueError:
         return any(ch.isdigit() for ch in text)
-
-
-def _next_prefix(prefix: str) -> str:
-    """The smallest string above every string starting with `prefix` (an index range bound)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _matching_resends(text: str) -> list[ResendRequest]:
@@ -203,10 +201,12 @@ def encode_cursor(order: Order) -> str:
 def _after(orders: QuerySet[Order], cursor: str) -> QuerySet[Order]:
     try:
         stamp, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        last_id = int(pk)
+        last_id = parse_id(pk)
         created = datetime.fromisoformat(stamp) if stamp else None
     except (ValueError, UnicodeDecodeError):
         return orders  # a mangled cursor starts again from the first page
+    if last_id is None or (created is not None and not within_dates(created)):
+        return orders
     if created is None:  # undated rows come first (NEWEST), then every dated one
         return orders.filter(
             Q(provider_created_at__isnull=True, pk__lt=last_id)

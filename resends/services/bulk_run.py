@@ -318,7 +318,7 @@ def _fan_out_retry(job: BulkJob, room: int) -> None:
         if not failed_calls(original):
             continue
         _submit(job, f"retry-{original.pk}", lambda key, o=original: retry_failed(
-            actor=job.created_by, request=o, intent_key=key
+            actor=job.created_by, request=o, intent_key=key, channel=Channel.BULK
         ))  # fmt: skip
     if count < room:
         job.fanout_done = True

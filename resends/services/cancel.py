@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from .. import doorbell
-from ..checks import accepted_create, cancel_problems
+from ..checks import accepted_create, actor_problems, cancel_problems
 from ..models import ProviderCall, ResendRequest
 from ..models.audit import CallState, lane_of
 from ..rules import RuleViolation
@@ -15,11 +15,12 @@ Op = ProviderCall.Operation
 
 
 def cancel_returnhelper_resend(*, actor: User, request: ResendRequest) -> ProviderCall:
-    """Queue a cancel of an accepted Return Helper resend that has not started; idempotent."""
+    """Queue a cancel of an accepted Return Helper resend that has not started; idempotent.
+    `actor` is recorded on the cancel call (checks.actor_problems says who may cancel what)."""
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
         calls = list(request.calls.all())
-        problems = cancel_problems(calls)
+        problems = actor_problems(actor, request, "cancel") or cancel_problems(calls)
         if problems:
             raise RuleViolation(problems)
         create = accepted_create(calls)

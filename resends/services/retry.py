@@ -1,7 +1,9 @@
 """Retry the failed part of a finished resend as a new, linked resend (the original stays as it was).
 
 Only calls that failed are sent again, each re-checked against the rules first, and the new
-request points at the old one (`retry_of`) so the audit reads as one story.
+request points at the old one (`retry_of`) so the audit reads as one story. The retry is the
+retrier's: submitted by `actor`, through `channel` (the console, the command line, or a bulk retry
+job), whatever the original's were; checks.actor_problems says who may retry what.
 """
 
 from __future__ import annotations
@@ -9,18 +11,22 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from ..checks import RETRYABLE_OPERATIONS, failed_calls, retry_problems
+from ..checks import RETRYABLE_OPERATIONS, actor_problems, failed_calls, retry_problems
 from ..models import ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import ResendKind
 from ..rules import RuleViolation
 from .requests import Intent, PlannedCall, Submitted, already_submitted, create_request
 
 
-def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Submitted:
+def retry_failed(
+    *, actor: User, request: ResendRequest, intent_key: str, channel: str
+) -> Submitted:
     if found := already_submitted(intent_key):
         return found
     with transaction.atomic():
         request = ResendRequest.objects.select_for_update().get(pk=request.pk)
+        if refused := actor_problems(actor, request, "retry"):
+            raise RuleViolation(refused)
         failed = failed_calls(request)
         if not request.is_final or not failed:
             raise RuleViolation(retry_problems(request, failed))
@@ -31,7 +37,7 @@ def retry_failed(*, actor: User, request: ResendRequest, intent_key: str) -> Sub
                 account=request.account,
                 kind=request.kind,
                 intent_key=intent_key,
-                channel=request.channel,
+                channel=channel,
                 selection={**request.selection, "retry_of": request.pk},
                 same_as=["retry", [call.payload for call in failed]],
                 # Retrying everything is the same intent as the original: a second agent's

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .. import rules
 from ..checks import chargebee_check, returnhelper_check
+from ..inputs import parse_id
 from ..models import LineItem, Order, ProviderAccount, ProviderCall, ResendTarget, ReturnInventory
 from ..models.audit import Channel, ResendKind
 from ..rules import RuleViolation
@@ -245,7 +246,7 @@ def returnhelper_intent(
 ) -> Intent:
     """`locked`: the items, locked by the caller, in pk order."""
     # An id that is not a number is refused by returnhelper_group_problems (in `check`).
-    ids = sorted(int(inv.external_id) for inv in locked if inv.external_id.isdigit())
+    ids = sorted(filter(None, (parse_id(inv.external_id) for inv in locked)))
     payload = {"inventory_ids": ids, "shipment": shipment, "description": "", "remarks": note[:500]}
     return Intent(
         actor=actor,

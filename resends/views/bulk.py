@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import rules
+from ..inputs import clean_text
 from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from ..rules import RuleViolation
 from ..selectors import bulk_selection
@@ -123,7 +124,8 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {"kind": BulkKind.JUNCTION_ORDERS}
     if request.method == "GET" and request.GET.get("filter"):
         try:
-            context["loaded"] = bulk_selection.find_filter(request.GET["filter"])
+            name = clean_text(request.GET["filter"], max_length=100) or ""
+            context["loaded"] = bulk_selection.find_filter(name)
             initial = BulkJobForm.initial_from(context["loaded"])
         except RuleViolation as violation:
             context["problems"] = violation.problems
@@ -248,7 +250,7 @@ def bulk_action(request: HttpRequest, public_id: UUID, action: str) -> HttpRespo
         elif action in ("approve", "reject"):
             bulk_jobs.decide(
                 job, manager=signed_in_user(request), approve=action == "approve",
-                note=request.POST.get("note", ""),
+                note=clean_text(request.POST.get("note", ""), max_length=2000) or "",
             )  # fmt: skip
             messages.success(
                 request, "Approved and started." if action == "approve" else "Rejected."

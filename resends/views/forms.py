@@ -10,6 +10,7 @@ from typing import Any, cast
 from django import forms
 
 from .. import rules
+from ..inputs import DATES_ALLOWED, parse_id, within_dates
 from ..models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
 from ..models.audit import RequestState, ResendKind
 from ..selectors.search import ID_SPLIT, Filters
@@ -29,6 +30,35 @@ class TokenField(forms.UUIDField):
             error_messages={"required": "This page has expired; reload it and try again."},
             **kwargs,
         )
+
+
+class BoundedDateField(forms.DateField):
+    """A date within inputs.EARLIEST_DATE..LATEST_DATE (Python's own range ends in year 9999,
+    and the day after 9999-12-31 is an OverflowError)."""
+
+    def to_python(self, value: Any) -> Any:
+        result = super().to_python(value)
+        if result is not None and not within_dates(result):
+            raise forms.ValidationError(f"Enter {DATES_ALLOWED}.", code="out_of_range")
+        return result
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Row ids read with inputs.parse_id before they reach the database: "²" or a number past 64
+    bits is simply not one of the choices (Django's own field lets the query overflow)."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            ids = [parse_id(str(pk)) for pk in value]
+            for pk, parsed in zip(value, ids, strict=True):
+                if parsed is None:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": str(pk)[:40]},
+                    )
+            value = ids
+        return super().clean(value)
 
 
 class ActiveAccountField(forms.ModelChoiceField):
@@ -57,10 +87,10 @@ class SearchForm(forms.Form):
     )
     account = ActiveAccountField(queryset=accounts(), required=False, empty_label="All providers")
     status = forms.CharField(required=False, max_length=100, label="Order status")
-    created_from = forms.DateField(
+    created_from = BoundedDateField(
         required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    created_to = forms.DateField(
+    created_to = BoundedDateField(
         required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"})
     )
     ids = forms.CharField(
@@ -95,7 +125,7 @@ class ChargebeeResendForm(forms.Form):
 
     token = TokenField()
     mode = forms.ChoiceField(choices=MODE_CHOICES, widget=forms.RadioSelect, initial="partial")
-    shipping_date = forms.DateField(
+    shipping_date = BoundedDateField(
         required=False,
         label="Ship on (optional)",
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -160,7 +190,7 @@ SHIPMENT_FIELDS = (
 class ReturnHelperResendForm(forms.Form):
     service_warehouse = ""  # set by the view: the warehouse whose services are listed
     token = TokenField()
-    inventories = forms.ModelMultipleChoiceField(
+    inventories = BoundedModelMultipleChoiceField(
         queryset=ReturnInventory.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -187,7 +217,7 @@ class ReturnHelperResendForm(forms.Form):
         self.candidates = candidates
         self.countries = countries
         self.service_types = service_types
-        inventories = cast(forms.ModelMultipleChoiceField, self.fields["inventories"])
+        inventories = cast(BoundedModelMultipleChoiceField, self.fields["inventories"])
         inventories.queryset = ReturnInventory.objects.filter(pk__in=[c.pk for c in candidates])
         for name, label, required in SHIPMENT_FIELDS:
             limit = rules.RETURNHELPER_FIELD_LIMITS.get(name)
@@ -256,6 +286,8 @@ class UTCDateTimeField(forms.DateTimeField):
     def to_python(self, value: Any) -> datetime | None:
         result = super().to_python(value)
         if result is not None:
+            if not within_dates(result):
+                raise forms.ValidationError(f"Enter {DATES_ALLOWED}.", code="out_of_range")
             result = result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
         return result
 

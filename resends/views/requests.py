@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from ..checks import cancel_problems, retry_problems
+from ..checks import actor_problems, cancel_problems, retry_problems
+from ..inputs import parse_id
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
-from ..models.audit import CallState
+from ..models.audit import CallState, Channel
 from ..presentation import call_summary, is_settled
 from ..roles import can_audit
 from ..rules import RuleViolation
@@ -53,17 +54,21 @@ def _status_context(request: HttpRequest, resend: ResendRequest) -> dict[str, An
     cancelling = any(
         c.operation == Op.RETURNHELPER_CANCEL_RESEND and c.state != CallState.FAILED for c in calls
     )
-    can_cancel = (
+    cancellable = (
         not cancelling
         and resend.state != ResendRequest.State.CANCELLED
         and not cancel_problems(calls)
     )
+    retryable = resend.is_final and not retry_problems(resend)
+    refused = actor_problems(request.user, resend, "retry" if retryable else "cancel")
     return {
         "resend": resend,
         "calls": [(c, call_summary(c)) for c in calls],
         "settled": settled,
-        "can_retry": resend.is_final and not retry_problems(resend),
-        "can_cancel": can_cancel,
+        "can_retry": retryable and not refused,
+        "can_cancel": cancellable and not refused,
+        # Why a button that a manager (or the submitter) would see is not offered here.
+        "held_back": refused[0].message if refused and (retryable or cancellable) else "",
         "retry_token": new_token(),
     }
 
@@ -102,7 +107,10 @@ def request_retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
         return redirect("resends:request", public_id=public_id)
     try:
         submitted = retry_failed(
-            actor=signed_in_user(request), request=resend, intent_key=f"web:{token}"
+            actor=signed_in_user(request),
+            request=resend,
+            intent_key=f"web:{token}",
+            channel=Channel.WEB,
         )
     except RuleViolation as violation:
         messages.error(request, f"Not retried: {violation}")
@@ -155,13 +163,13 @@ def request_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("targets")
         .order_by("-submitted_at", "-id")
     )
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        anchor = ResendRequest.objects.filter(pk=int(before)).values("submitted_at").first()
+    before = parse_id(request.GET.get("before"))
+    if before is not None:
+        anchor = ResendRequest.objects.filter(pk=before).values("submitted_at").first()
         if anchor:
             rows = rows.filter(
                 Q(submitted_at__lt=anchor["submitted_at"])
-                | Q(submitted_at=anchor["submitted_at"], pk__lt=int(before))
+                | Q(submitted_at=anchor["submitted_at"], pk__lt=before)
             )
     page = list(rows[: LIST_PAGE + 1])
     more = page[LIST_PAGE - 1].pk if len(page) > LIST_PAGE else None

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import rules
 from ..accounts import default_account
+from ..inputs import clean_text, parse_id
 from ..models import Order, Provider, ProviderAccount, ReturnInventory
 from ..selectors import preview, reference
 from ..services.requests import Submitted
@@ -25,13 +26,14 @@ def _candidates(request: HttpRequest) -> tuple[list[ReturnInventory], Order | No
     params = request.GET
     inventories = ReturnInventory.objects.select_related("account", "order")
     order = None
-    if params.get("order", "").isdigit():
-        order = Order.objects.filter(pk=int(params["order"])).first()
+    rma = clean_text(params.get("rma"), max_length=64)
+    if order_id := parse_id(params.get("order")):
+        order = Order.objects.filter(pk=order_id).first()
         found = list(inventories.filter(order=order)) if order else []
-    elif params.get("rma"):
-        found = list(inventories.filter(rma=params["rma"].strip())[:100])
+    elif rma:
+        found = list(inventories.filter(rma=rma)[:100])
     else:
-        ids = [int(i) for i in params.getlist("inventory") if i.isdigit()][:100]
+        ids = [i for i in map(parse_id, params.getlist("inventory")) if i is not None][:100]
         found = list(inventories.filter(pk__in=ids))
     if order is None:
         order = next((inv.order for inv in found if inv.order is not None), None)

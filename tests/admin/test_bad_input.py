@@ -122,3 +122,21 @@ def test_no_list_in_the_admin_answers_500_to_odd_parameters(
             if client.get(url, query).status_code >= 500:
                 failures.append((url, {k: v[:24] for k, v in query.items()}))
     assert failures == []
+
+
+def test_a_nul_in_any_admin_search_or_filter_is_refused_with_400(
+    client: Client, superuser: User, trail: Trail
+) -> None:
+    """Every list, ours and the third-party ones (users, schedules, sign-in attempts): PostgreSQL
+    refuses a NUL in a WHERE clause, which answered 500 there."""
+    signed_in(client, superuser)
+    client.raise_request_exception = False
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        params = {"q"} | {
+            param
+            for spec in client.get(url).context["cl"].filter_specs
+            for param in spec.expected_parameters()
+        }
+        for param in params:
+            assert client.get(url, {param: "a\x00b"}).status_code == 400, (url, param)

@@ -124,6 +124,40 @@ def page(browser_context, request) -> Any:  # type: ignore[no-untyped-def]
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+# Each document reports every Content-Security-Policy violation (a blocked inline script or
+# style, a resource from elsewhere) to the test.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", (e) => window.reportCspViolation(
+  `${e.violatedDirective}: ${e.blockedURI || "inline"} at ${e.sourceFile || document.URL}:${e.lineNumber}`
+));"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fails a browser test on any Content-Security-Policy violation, in every page of every
+    browser context it opens (contexts made after this fixture is set up are watched)."""
+    if "chromium" not in request.fixturenames:
+        yield
+        return
+    chromium = request.getfixturevalue("chromium")
+    violations: list[str] = []
+    new_context = chromium.new_context
+
+    def report(violation: str) -> None:
+        violations.append(violation)
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        context.expose_function("reportCspViolation", report)
+        context.add_init_script(CSP_WATCH)
+        return context
+
+    monkeypatch.setattr(chromium, "new_context", watched)
+    yield
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
 def sign_in(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)

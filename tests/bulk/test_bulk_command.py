@@ -62,8 +62,9 @@ def test_clear_errors(agent) -> None:  # type: ignore[no-untyped-def]
         run("preview", "--kind", "junction_orders", "--updated-from", "yesterday")
     with pytest.raises(CommandError, match="Narrow the orders"):
         run("preview", "--kind", "chargebee_full")
-    with pytest.raises(CommandError, match="No bulk job"):
-        run("status", "999")
+    for ref in ("999", "²", "not-a-uuid", "99999999999999999999"):
+        with pytest.raises(CommandError, match="No bulk job"):
+            run("status", ref)
 
 
 def waiting_job(manager: Any, settings: Any, count: int = 3) -> BulkJob:

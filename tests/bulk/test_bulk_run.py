@@ -125,24 +125,26 @@ def test_pause_holds_the_sent_window_and_cancel_keeps_what_was_done(
     }
 
 
-def test_failed_items_are_retried_by_a_linked_job(sandbox, agent, settings) -> None:  # type: ignore[no-untyped-def]
+def test_failed_items_are_retried_by_a_linked_job(sandbox, agent, manager, settings) -> None:  # type: ignore[no-untyped-def]
     mirror_chargebee(sandbox, 3)
     faults(sandbox, provider="chargebee", error_rate=1.0, error_status=400, error_count=2)
     job = run_to_the_end(new_job(agent))
     assert bulk_progress.progress(job).failed == 2 and len(ledger(sandbox, "chargebee")) == 1
     clear_faults(sandbox)
 
-    retry = bulk_jobs.create_retry_job(job, actor=agent)
+    # A bulk job's resends are retried by managers only (README, "Who may retry or cancel what").
+    retry = bulk_jobs.create_retry_job(job, actor=manager)
     retry = run_to_the_end(retry)
     assert retry.state == BulkState.FINISHED and retry.retry_of == job
     assert len(ledger(sandbox, "chargebee")) == 3
     assert all(r.retry_of and r.retry_of.bulk_job == job for r in retry.requests.all())
+    assert {(r.channel, r.submitted_by) for r in retry.requests.all()} == {("bulk", manager)}
     with pytest.raises(rules.RuleViolation, match="Nothing in this job failed"):
-        bulk_jobs.create_retry_job(retry, actor=agent)
+        bulk_jobs.create_retry_job(retry, actor=manager)
 
 
 def test_a_retry_of_more_failures_than_the_threshold_waits_for_approval(
-    sandbox, agent, manager, settings
+    sandbox, agent, manager, second_manager, settings
 ) -> None:  # type: ignore[no-untyped-def]
     mirror_chargebee(sandbox, 3)
     faults(sandbox, provider="chargebee", error_rate=1.0, error_status=400, error_count=2)
@@ -150,10 +152,10 @@ def test_a_retry_of_more_failures_than_the_threshold_waits_for_approval(
     clear_faults(sandbox)
     settings.BULK_APPROVAL_THRESHOLD = 1
 
-    retry = bulk_jobs.create_retry_job(job, actor=agent)
+    retry = bulk_jobs.create_retry_job(job, actor=manager)
     assert retry.state == BulkState.AWAITING_APPROVAL and retry.channel == "web"
     assert bulk_run.advance(retry.pk) is False and not retry.requests.exists()  # nothing sent
-    bulk_jobs.decide(retry, manager=manager, approve=True, note="")
+    bulk_jobs.decide(retry, manager=second_manager, approve=True, note="")
     assert run_to_the_end(retry).state == BulkState.FINISHED
     assert len(ledger(sandbox, "chargebee")) == 3
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
+from resends.accounts import default_account
 from resends.engine.outcome import refresh_request_state
-from resends.models import Order, ResendRequest, ReturnInventory
+from resends.models import BulkJob, BulkKind, Order, ResendRequest, ReturnInventory
 from resends.models.audit import CallState, RequestState
+from resends.services import bulk_jobs
 from resends.services.submit import submit_chargebee_resend, submit_returnhelper_resend
 
 from ..factories import InventoryFactory, LineItemFactory, OrderFactory
-from .helpers import SHIPMENT, accept_returnhelper
+from .helpers import HTMX, SHIPMENT, accept_returnhelper
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +88,54 @@ def rh_resend(inventory: ReturnInventory, agent: User) -> ResendRequest:
     )
     accept_returnhelper(submitted.request)
     return submitted.request
+
+
+@pytest.fixture
+def job(second_manager: User) -> BulkJob:
+    created, _ = bulk_jobs.create_job(
+        actor=second_manager,
+        kind=BulkKind.JUNCTION_WINDOW,
+        account=default_account("junction"),
+        criteria={"start_at": "2026-01-01T00:00:00Z", "end_at": "2026-01-02T00:00:00Z"},
+    )
+    return created
+
+
+@pytest.fixture
+def targets(
+    order: Order,
+    inventory: ReturnInventory,
+    resend: ResendRequest,
+    rh_resend: ResendRequest,
+    job: BulkJob,
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every console URL (name -> (url, headers)), with real ids so each one resolves."""
+    public_id = resend.public_id
+    call = resend.calls.get()
+    return {
+        "find": (reverse("resends:find"), {}),
+        "order": (reverse("resends:order", args=[order.pk]), {}),
+        "chargebee": (reverse("resends:chargebee", args=[order.pk]), {}),
+        "returnhelper": (f"{reverse('resends:returnhelper')}?inventory={inventory.pk}", {}),
+        "returnhelper-service-types": (
+            f"{reverse('resends:returnhelper-service-types')}"
+            f"?inventory={inventory.pk}&shipmentCountryCode=usa",
+            HTMX,
+        ),
+        "junction": (reverse("resends:junction"), {}),
+        "requests": (reverse("resends:requests"), {}),
+        "request": (reverse("resends:request", args=[public_id]), {}),
+        "request-status": (reverse("resends:request-status", args=[public_id]), HTMX),
+        "request-retry": (reverse("resends:request-retry", args=[public_id]), {}),
+        "request-cancel": (reverse("resends:request-cancel", args=[rh_resend.public_id]), {}),
+        "bulk-jobs": (reverse("resends:bulk-jobs"), {}),
+        "bulk-new": (reverse("resends:bulk-new"), {}),
+        "bulk-job": (reverse("resends:bulk-job", args=[job.public_id]), {}),
+        "bulk-progress": (reverse("resends:bulk-progress", args=[job.public_id]), HTMX),
+        "bulk-action": (reverse("resends:bulk-action", args=[job.public_id, "pause"]), {}),
+        "reports": (reverse("resends:reports"), {}),
+        "review-queue": (reverse("resends:review-queue"), {}),
+        "review": (reverse("resends:review", args=[call.pk]), {}),
+        "review-provider": (reverse("resends:review-provider", args=[call.pk]), HTMX),
+        "review-decide": (reverse("resends:review-decide", args=[call.pk]), {}),
+    }

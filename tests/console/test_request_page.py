@@ -16,8 +16,12 @@ from django.utils import timezone
 
 from resends.engine.outcome import refresh_request_state
 from resends.models import ProviderCall, ResendRequest
-from resends.models.audit import CallState, RequestState
+from resends.models.audit import CallState, Channel, RequestState
+from resends.roles import AGENTS
+from resends.rules import RuleViolation
+from resends.services.retry import retry_failed
 
+from ..conftest import make_user
 from ..factories import ResendRequestFactory, ResendTargetFactory
 from .helpers import HTMX, accept_returnhelper, messages_of, signed_in, squash, text
 
@@ -267,6 +271,109 @@ def test_a_chargebee_resend_cannot_be_cancelled(browser: Client, resend: ResendR
         "Not cancelled: Only a resend Return Helper has accepted can be cancelled."
     ]
     assert resend.calls.count() == 1
+
+
+# --- Who may retry or cancel what (README) -------------------------------------------------------
+@pytest.fixture
+def bob(db: None) -> User:
+    return make_user("bob", group=AGENTS)
+
+
+def made_by(resend: ResendRequest, channel: str, submitter: User | None = None) -> ResendRequest:
+    """The resend as if a bulk job or a schedule (or someone else) had made it."""
+    ResendRequest.objects.filter(pk=resend.pk).update(
+        channel=channel, submitted_by=submitter or resend.submitted_by
+    )
+    resend.refresh_from_db()
+    return resend
+
+
+def test_an_agent_may_not_retry_another_agents_resend(
+    client: Client, failed_resend: ResendRequest, bob: User
+) -> None:
+    browser = signed_in(client, bob)
+    words = squash(text(browser.get(page_of(failed_resend))))
+    assert "Retry failed items" not in words
+    assert "Only the person who submitted this resend, or a manager, may retry it." in words
+    page = browser.get(retry(browser, failed_resend, str(uuid.uuid4()))["Location"])
+    assert messages_of(page) == [
+        "Not retried: Only the person who submitted this resend, or a manager, may retry it."
+    ]
+    assert ResendRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize("channel", [Channel.BULK, Channel.SCHEDULE])
+def test_only_managers_retry_a_bulk_jobs_or_a_schedules_resend(
+    browser: Client, failed_resend: ResendRequest, channel: str
+) -> None:
+    made_by(failed_resend, channel)  # even one alice's own job made
+    words = squash(text(browser.get(page_of(failed_resend))))
+    assert "Retry failed items" not in words
+    refusal = "Only a manager may retry a resend made by a bulk job or a schedule."
+    assert refusal in words
+    page = browser.get(retry(browser, failed_resend, str(uuid.uuid4()))["Location"])
+    assert messages_of(page) == [f"Not retried: {refusal}"]
+    assert ResendRequest.objects.count() == 1
+
+
+def test_a_managers_retry_of_a_bulk_resend_is_theirs_from_the_console(
+    client: Client, failed_resend: ResendRequest, manager: User, second_manager: User
+) -> None:
+    made_by(failed_resend, Channel.BULK, second_manager)
+    browser = signed_in(client, manager)
+    assert "Retry failed items" in squash(text(browser.get(page_of(failed_resend))))
+    retry(browser, failed_resend, str(uuid.uuid4()))
+    new = ResendRequest.objects.exclude(pk=failed_resend.pk).get()
+    assert (new.retry_of, new.submitted_by, new.channel) == (failed_resend, manager, Channel.WEB)
+    words = squash(text(browser.get(page_of(new))))
+    assert "by mona (Console)" in words
+
+
+def test_a_retry_records_the_channel_it_came_from(
+    failed_resend: ResendRequest, manager: User
+) -> None:
+    made_by(failed_resend, Channel.BULK)
+    new = retry_failed(
+        actor=manager, request=failed_resend, intent_key="cli:1", channel=Channel.CLI
+    ).request
+    assert (new.submitted_by, new.channel) == (manager, Channel.CLI)
+    with pytest.raises(RuleViolation, match="Only a manager may retry"):
+        retry_failed(
+            actor=failed_resend.submitted_by,
+            request=failed_resend,
+            intent_key="cli:2",
+            channel=Channel.CLI,
+        )
+
+
+def test_only_managers_cancel_a_schedules_resend(
+    client: Client, rh_resend: ResendRequest, agent: User, manager: User
+) -> None:
+    made_by(rh_resend, Channel.BULK)
+    browser = signed_in(client, agent)
+    words = squash(text(browser.get(page_of(rh_resend))))
+    assert "Cancel this resend" not in words
+    assert "Only a manager may cancel a resend made by a bulk job or a schedule." in words
+    cancel(browser, rh_resend)
+    assert not rh_resend.calls.filter(operation=Op.RETURNHELPER_CANCEL_RESEND).exists()
+
+    browser = signed_in(Client(), manager)
+    assert "Cancel this resend" in squash(text(browser.get(page_of(rh_resend))))
+    cancel(browser, rh_resend)
+    call = rh_resend.calls.get(operation=Op.RETURNHELPER_CANCEL_RESEND)
+    assert call.requested_by == manager
+
+
+def test_an_agent_may_not_cancel_another_agents_resend(
+    client: Client, rh_resend: ResendRequest, bob: User
+) -> None:
+    browser = signed_in(client, bob)
+    assert "Cancel this resend" not in squash(text(browser.get(page_of(rh_resend))))
+    page = browser.get(cancel(browser, rh_resend)["Location"])
+    assert messages_of(page) == [
+        "Not cancelled: Only the person who submitted this resend, or a manager, may cancel it."
+    ]
+    assert not rh_resend.calls.filter(operation=Op.RETURNHELPER_CANCEL_RESEND).exists()
 
 
 # --- The lists -----------------------------------------------------------------------------------

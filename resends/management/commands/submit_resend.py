@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from resends.accounts import default_account
+from resends.inputs import parse_int
 from resends.models import LineItem, Order, ProviderAccount, ReturnInventory
 from resends.models.audit import Channel
 from resends.roles import can_use_console
@@ -144,11 +145,12 @@ class Command(BaseCommand):
         for spec in opts["line"]:
             line_id, _, qty = spec.partition("=")
             line = LineItem.objects.filter(order=order, external_id=line_id).first()
-            if line is None or not qty.isdigit():
+            quantity = parse_int(qty, minimum=1)
+            if line is None or quantity is None:
                 raise CommandError(
                     f"“{spec}”: use LINE_ID=QTY with a line of order {order.external_id}."
                 )
-            lines.append((line, int(qty)))
+            lines.append((line, quantity))
         return submit_chargebee_resend(
             actor=user,
             order=order,
