@@ -133,7 +133,7 @@ def main() -> None:
         sandbox = start("sandbox", [PY, "-m", "sandbox", "--port", str(sandbox_port),
                                     "--webhook-delay", "0"])  # fmt: skip
         wait_for(f"{sandbox_url}/_sandbox/health")
-        latency = {"provider": args.kind, "latency_ms": args.latency_ms}
+        latency = {"provider": "all", "latency_ms": args.latency_ms}  # the naive loop's too
         requests.post(f"{sandbox_url}/_sandbox/faults", json=latency, timeout=10)
         web_port = free_port()
         web = start("web", [PY, "-m", "gunicorn", "backoffice.wsgi", "-b", f"127.0.0.1:{web_port}",

@@ -155,7 +155,7 @@ def add_chargebee_orders(state: SandboxState, request: Request, match: re.Match[
         raise ControlError(400, "count must be a whole number from 1 to 100000")
     with state.lock:
         made = chargebee_backlog(
-            random.Random(len(state.chargebee_orders)),
+            random.Random(),  # fresh ids after every reset, never the ones of an earlier backlog
             datetime.now(UTC),
             count,
             first=90_000 + len(state.chargebee_orders),

@@ -35,6 +35,7 @@ from ..providers.base import (
     ProviderError,
     Verdict,
 )
+from ..providers.http import departure_gate
 from ..providers.registry import adapter_for
 from ..redaction import redact_text
 from ..rules import Problem
@@ -279,20 +280,22 @@ _collector_was_on = True
 
 @contextmanager
 def _through_the_gate(call: ProviderCall) -> Iterator[None]:
-    """Each request (a reconcile read too) passes the budget's departure gate, then goes straight
-    out: the collector is held off until it is done, because a full collection in a worker
-    takes tens of milliseconds, enough to bunch requests up at the provider. Several threads may
-    be sending at once (engine/batch.py): the last one out turns the collector back on."""
+    """Each request of the call (a reconcile read too) passes the budget's departure gate just
+    before it goes on the wire (providers/http.send calls the gate set here), and the collector is
+    held off until it is done, because a full collection in a worker takes tens of milliseconds,
+    enough to bunch requests up at the provider. Several threads may be sending at once
+    (engine/batch.py): the last one out turns the collector back on."""
     global _holding_collector, _collector_was_on
     with _collector_lock:
         if _holding_collector == 0:
             _collector_was_on = gc.isenabled()
             gc.disable()
         _holding_collector += 1
+    gate = departure_gate.set(lambda: budget.depart(call.account))
     try:
-        budget.depart(call.account)
         yield
     finally:
+        departure_gate.reset(gate)
         with _collector_lock:
             _holding_collector -= 1
             if _holding_collector == 0 and _collector_was_on:

@@ -30,7 +30,8 @@ import email.utils
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -271,6 +272,11 @@ def describe_transport_error(
     return f"{what}; {consequence} ({_root_detail(exc)})."
 
 
+# Set by the engine around a call: passed just before each request goes on the wire, once it is
+# fully prepared, so nothing slow sits between the rate budget's departure gate and the provider.
+departure_gate: ContextVar[Callable[[], None] | None] = ContextVar("departure_gate", default=None)
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -300,7 +306,6 @@ def send(
         data=data,
         auth=auth,
     )
-    started = time.monotonic()
     try:
         prepared = session.prepare_request(request)
     except requests.RequestException as exc:
@@ -325,6 +330,9 @@ def send(
             duration_ms=duration,
         )
 
+    if (gate := departure_gate.get()) is not None:
+        gate()
+    started = time.monotonic()
     try:
         response = session.send(
             prepared, timeout=timeout or default_timeout(), allow_redirects=False
