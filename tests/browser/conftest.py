@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +15,7 @@ from django.core.management import call_command
 
 from resends.roles import ensure_roles
 from tests.conftest import PASSWORD
-from tests.engine.worker import celery_worker, worker_env
+from tests.engine.worker import celery_worker, wait_until, worker_env
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls our tests make between
 # browser steps are ordinary synchronous ones.
@@ -77,15 +76,15 @@ def console(live_server, sandbox, settings, worker, transactional_db) -> Any:  #
     call_command("load_demo_data", force=True, verbosity=0)
     yield SimpleNamespace(url=live_server.url, sandbox=sandbox)
     # Quiet before the database is flushed: a reset drops the sandbox's scheduled webhooks (a
-    # Junction replay sends one per order), which would otherwise still be writing rows.
+    # Junction replay sends one per order), which would otherwise still be writing rows; a
+    # delivery already on the wire counts as pending until the app has answered it.
     requests.post(f"{sandbox.url}/_sandbox/reset", json={}, timeout=10).raise_for_status()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def quiet() -> bool:
         health = requests.get(f"{sandbox.url}/_sandbox/health", timeout=10).json()
-        if not health.get("pending_jobs"):
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)  # a delivery already on the wire finishes
+        return not health.get("pending_jobs")
+
+    assert wait_until(quiet, timeout=30, every=0.1), "the sandbox is still sending webhooks"
 
 
 class Camera:
