@@ -87,8 +87,55 @@ def console(live_server, sandbox, settings, worker, transactional_db) -> Any:  #
     assert wait_until(quiet, timeout=30, every=0.1), "the sandbox is still sending webhooks"
 
 
+# axe-core, vendored (tests/browser/axe/README.md): no network when the tests run.
+AXE_SOURCE = (Path(__file__).resolve().parent / "axe" / "axe.min.js").read_text()
+FAILING_IMPACTS = ("serious", "critical")
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+  }));
+}"""
+
+
+class Audits:
+    """axe-core on every page a test's browser loads: each loaded page must be audited (a
+    screenshot audits) before the next one loads or the test ends; the test fails on any
+    serious or critical violation."""
+
+    def __init__(self) -> None:
+        self.unaudited: dict[Any, str] = {}  # page -> the URL it loaded
+        self.missed: list[str] = []
+
+    def watch(self, page: Any) -> None:
+        def loaded(page: Any) -> None:
+            if page in self.unaudited:
+                self.missed.append(self.unaudited[page])
+            self.unaudited[page] = page.url
+
+        page.on("load", loaded)
+
+    def audit(self, page: Any) -> None:
+        # Through the DevTools protocol, so a Content-Security-Policy cannot stop it.
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(AXE_SOURCE)
+        found = page.evaluate(AXE_RUN)
+        self.unaudited.pop(page, None)
+        failing = [v for v in found if v["impact"] in FAILING_IMPACTS]
+        assert not failing, f"axe-core finds on {page.url}:\n" + "\n".join(
+            f"  [{v['impact']}] {v['id']}: {v['help']} at {', '.join(v['nodes'])}" for v in failing
+        )
+
+
+def audit(page: Any) -> None:
+    """Run axe-core on the page as it is now (a page of a context from `new_context`)."""
+    page.context.audits.audit(page)
+
+
 class Camera:
-    """Saves a numbered full-page screenshot of each page a test passes through."""
+    """Saves a numbered full-page screenshot of each page a test passes through, after an
+    accessibility audit of it."""
 
     def __init__(self, page: Any, name: str) -> None:
         self.page = page
@@ -99,18 +146,55 @@ class Camera:
         self.count = 0
 
     def __call__(self, label: str) -> Path:
+        return self.shoot(self.page, label)
+
+    def shoot(self, page: Any, label: str) -> Path:
+        """A screenshot of ``page`` (the test's own or another), numbered in line."""
+        audit(page)
         self.count += 1
         path = self.folder / f"{self.count:02d}-{label}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True)
         return path
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def browser_context(chromium) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+def new_context(chromium, request) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Makes browser contexts whose pages are all audited (see Audits)."""
+    made: list[Any] = []
+
+    def make() -> Any:
+        context = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
+        context.set_default_timeout(15_000)
+        context.audits = Audits()
+        context.on("page", context.audits.watch)
+        made.append(context)
+        return context
+
+    yield make
+    try:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.passed:
+            for context in made:
+                for page in list(context.audits.unaudited):
+                    if not page.is_closed():
+                        audit(page)  # where the test ended
+                missed = context.audits.missed
+                assert not missed, f"pages left before axe-core audited them: {missed}"
+    finally:
+        for context in made:
+            context.close()
+
+
+@pytest.fixture
+def browser_context(new_context) -> Any:  # type: ignore[no-untyped-def]
+    return new_context()
 
 
 @pytest.fixture
@@ -125,7 +209,9 @@ def page(browser_context, request) -> Any:  # type: ignore[no-untyped-def]
 
 def sign_in(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login/")
+    audit(page)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/")
+    audit(page)
