@@ -90,6 +90,7 @@ def console(live_server, sandbox, settings, worker, transactional_db) -> Any:  #
 # axe-core, vendored (tests/browser/axe/README.md): no network when the tests run.
 AXE_SOURCE = (Path(__file__).resolve().parent / "axe" / "axe.min.js").read_text()
 FAILING_IMPACTS = ("serious", "critical")
+EVERY_IMPACT = ("minor", "moderate", *FAILING_IMPACTS)
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations.map(v => ({
@@ -116,21 +117,22 @@ class Audits:
 
         page.on("load", loaded)
 
-    def audit(self, page: Any) -> None:
+    def audit(self, page: Any, impacts: tuple[str, ...] = FAILING_IMPACTS) -> None:
         # Through the DevTools protocol, so a Content-Security-Policy cannot stop it.
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(AXE_SOURCE)
         found = page.evaluate(AXE_RUN)
         self.unaudited.pop(page, None)
-        failing = [v for v in found if v["impact"] in FAILING_IMPACTS]
+        failing = [v for v in found if v["impact"] in impacts]
         assert not failing, f"axe-core finds on {page.url}:\n" + "\n".join(
             f"  [{v['impact']}] {v['id']}: {v['help']} at {', '.join(v['nodes'])}" for v in failing
         )
 
 
-def audit(page: Any) -> None:
-    """Run axe-core on the page as it is now (a page of a context from `new_context`)."""
-    page.context.audits.audit(page)
+def audit(page: Any, impacts: tuple[str, ...] = FAILING_IMPACTS) -> None:
+    """Run axe-core on the page as it is now (a page of a context from `new_context`); fail on
+    a violation of one of these impacts."""
+    page.context.audits.audit(page, impacts)
 
 
 class Camera:
