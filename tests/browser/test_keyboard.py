@@ -49,6 +49,16 @@ def tab_to(page: Any, target: Any, limit: int = 60) -> int:
     raise AssertionError(f"{limit} presses of Tab never reached {target}")
 
 
+def previewing(note_word: str) -> Any:
+    """Matches the answer to the form's preview of a note with this word in it."""
+
+    def matches(response: Any) -> bool:
+        request = response.request
+        return request.method == "POST" and note_word in (request.post_data or "")
+
+    return matches
+
+
 def test_an_agent_resends_with_the_keyboard_alone(console, page) -> None:  # type: ignore[no-untyped-def]
     make_user("alice", group=AGENTS)
     order = resendable_chargebee_order()
@@ -95,15 +105,18 @@ def test_an_agent_resends_with_the_keyboard_alone(console, page) -> None:  # typ
     tab_to(page, reason)
     page.keyboard.type("Damaged")
     expect(reason).to_have_value("Damaged")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("Damaged")  # the preview of the changes so far is back
     note = page.get_by_label("Note for the audit (why)")
     tab_to(page, note)
     page.keyboard.type("Arrived broken / customer on the phone")  # "/" is only typed here
     expect(note).to_have_value("Arrived broken / customer on the phone")
     expect(note).to_be_focused()
 
-    preview = page.locator("#preview")
     submit = page.locator("#submit-button")
-    tab_to(page, page.get_by_role("button", name="Preview"))  # leaving the note previews it
+    # Leaving the note previews it; Submit is disabled until that preview is back.
+    with page.expect_response(previewing("phone")):
+        tab_to(page, page.get_by_role("button", name="Preview"))
     expect(preview).to_contain_text(f"resend 1 of {line.quantity}")
     expect(submit).to_be_enabled()
     tab_to(page, submit)
@@ -114,7 +127,7 @@ def test_an_agent_resends_with_the_keyboard_alone(console, page) -> None:  # typ
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     expect(note).to_be_focused()
-    with page.expect_response(lambda r: r.request.method == "POST" and "/chargebee/" in r.url):
+    with page.expect_response(previewing("again")):
         page.keyboard.type(" again")
         page.keyboard.press("Tab")
         page.keyboard.press("Tab")
