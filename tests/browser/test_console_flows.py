@@ -122,7 +122,11 @@ def test_return_helper_resend_refuses_an_ineligible_item(console, page) -> None:
     page.evaluate(f"document.getElementById('inv-{bad.pk}').disabled = false")
     ineligible.check()
     page.locator(f"#inv-{good.pk}").check()
-    page.get_by_label("Service type *").select_option(index=1)
+    service = page.get_by_label("Service type *")
+    service.select_option(index=1)
+    # The preview of every pick so far (an earlier one, without the service, also names the item
+    # and keeps Submit disabled for want of the service).
+    expect(page.locator("#preview")).to_contain_text(f"(service {service.input_value()})")
     expect(page.locator("#preview")).to_contain_text(reason)
     expect(page.locator("#submit-button")).to_be_disabled()
     page.camera("refused")
