@@ -13,8 +13,8 @@ test: ## Lint, checks and the whole suite on PostgreSQL+Redis and on SQLite
 fmt: ## Format and fix lint
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
 
-sandbox: ## Run only the provider sandbox on :8765
-	$(PY) -m sandbox --port 8765
+sandbox: ## Run only the provider sandbox on SANDBOX_PORT (default 8765)
+	$(PY) -m sandbox
 
 bench: ## Scale benchmark of the audit admin (PostgreSQL; see bench/)
 	$(PY) bench/scale_audit.py

@@ -2,6 +2,7 @@
 """Set up and run the resend back office on a fresh machine. Needs only Python 3.11.
 
     python3 dev.py run     # venv + install + migrate + demo data, then sandbox, web, worker, beat
+    python3 dev.py run --fresh   # the same, with the demo (database and sandbox) started afresh
     python3 dev.py test    # venv + install + lint + checks + the whole suite (PostgreSQL/Redis, then SQLite)
 
 Standard library only: it runs before anything is installed.
@@ -10,7 +11,9 @@ Standard library only: it runs before anything is installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -19,7 +22,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -40,6 +48,14 @@ def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True
     if check and result.returncode != 0:
         sys.exit(result.returncode)
     return result.returncode
+
+
+def run_quietly(*args: str | Path, env: dict[str, str]) -> None:
+    """Run a step whose output matters only when it fails."""
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env, capture_output=True)
+    if result.returncode != 0:
+        sys.stdout.buffer.write(result.stdout + result.stderr)
+        sys.exit(result.returncode)
 
 
 def ensure_venv() -> None:
@@ -207,11 +223,90 @@ def cmd_test(args: argparse.Namespace) -> None:
     say("all green")
 
 
-class Supervisor:
-    """Runs several processes, prefixes their output, stops all when one stops or on Ctrl-C."""
+# Run inside the venv with Django set up: where var/ is, what the database holds, the demo logins.
+DEMO_FACTS = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from resends.management.commands.load_demo_data import DEMO_USERS
+from resends.models import Order, ResendRequest
+print(json.dumps({
+    "var_dir": str(settings.VAR_DIR),
+    "orders": Order.objects.exists(),
+    "resends": ResendRequest.objects.exists(),
+    "logins": [[user, password, group] for user, password, group, _ in DEMO_USERS],
+}))
+"""
+ENSURE_ROLES = (
+    "import django; django.setup(); from resends.roles import ensure_roles; ensure_roles()"
+)
+# Lines from the worker and beat that reach the terminal; everything goes to the log file.
+ALARMING = ("WARNING", "ERROR", "CRITICAL", "Traceback")
 
-    def __init__(self) -> None:
+
+def django_python(code: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [str(PY), "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "backoffice.settings"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        sys.exit(result.stderr.strip() or f"python -c failed with {result.returncode}")
+    return result.stdout
+
+
+def demo_facts(env: dict[str, str]) -> dict[str, Any]:
+    facts: dict[str, Any] = json.loads(django_python(DEMO_FACTS, env).strip().splitlines()[-1])
+    return facts
+
+
+def prepare_demo(env: dict[str, str], state_file: Path, facts: dict[str, Any], fresh: bool) -> str:
+    """Make the database and the sandbox's state file agree: both resumed, or both afresh."""
+    if fresh:
+        say("starting the demo afresh: emptying the database and the sandbox's state")
+        run_quietly(PY, "manage.py", "flush", "--no-input", env=env)
+        django_python(ENSURE_ROLES, env)
+    elif state_file.exists() and facts["orders"]:
+        return "resumed where it stopped (python3 dev.py run --fresh starts afresh)"
+    elif facts["resends"]:
+        sys.exit(
+            f"The database has resends, but the sandbox's state ({state_file}) is missing, so "
+            "the two would disagree.\nRun `python3 dev.py run --fresh` to start both afresh."
+        )
+    state_file.unlink(missing_ok=True)  # a new database: the sandbox starts afresh with it
+    run_quietly(PY, "manage.py", "load_demo_data", env=env)
+    return "loaded afresh"
+
+
+def parent_death_signal() -> Callable[[], None] | None:
+    """For a child, before exec: be sent SIGTERM if dev.py dies, even by SIGKILL, so that no
+    server is left holding its port (Linux's PR_SET_PDEATHSIG). Looked up here, in the parent:
+    the child only makes the call."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(1, signal.SIGTERM)
+
+
+class Supervisor:
+    """Runs several processes and writes their output, prefixed, to a log file. The terminal
+    shows it only once everything answers (then the web's lines and the others' warnings and
+    errors), and nothing of a normal stop."""
+
+    def __init__(self, log: Path) -> None:
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log
+        self.log = log.open("w", encoding="utf-8")
+        self.lock = threading.Lock()
+        self.live = False  # echo to the terminal
+        self.recent: dict[str, deque[str]] = {}
+        self.before_exec = parent_death_signal()
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         proc = subprocess.Popen(
@@ -220,75 +315,178 @@ class Supervisor:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C reaches dev.py only, which stops the rest in order.
             start_new_session=True,
+            preexec_fn=self.before_exec,
         )
         self.procs.append((name, proc))
+        self.recent[name] = deque(maxlen=30)
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
 
-    @staticmethod
-    def _pump(name: str, proc: subprocess.Popen[bytes]) -> None:
+    def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
-            sys.stdout.flush()
+        for raw in proc.stdout:
+            line = f"{name:>8} | {raw.decode(errors='replace')}"
+            with self.lock:
+                self.log.write(line)
+                self.log.flush()
+                self.recent[name].append(line)
+                if self.live and (name in ("web", "sandbox") or any(w in line for w in ALARMING)):
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+
+    def exited(self) -> tuple[str, int] | None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                return name, proc.returncode
+        return None
+
+    def report_exit(self, name: str, code: int) -> None:
+        with self.lock:
+            self.live = False
+            say(f"{name} exited with {code}; stopping the rest. Its last lines:")
+            sys.stdout.write("".join(self.recent[name]))
+            say(f"everything the processes printed is in {self.log_path}")
+
+    def wait_until_ready(self, checks: list[tuple[str, Callable[[], bool]]]) -> int:
+        """Each check in turn until it passes; a process that exits meanwhile ends the wait."""
+        for name, check in checks:
+            deadline = time.monotonic() + 180
+            while not check():
+                stopped = self.exited()
+                if stopped:
+                    self.report_exit(*stopped)
+                    return stopped[1] or 1
+                if time.monotonic() > deadline:
+                    self.report_exit(name, -1)
+                    return 1
+                time.sleep(0.3)
+        return 0
+
+    def go_live(self, banner: str) -> None:
+        with self.lock:
+            print(banner, flush=True)
+            self.live = True
 
     def wait(self) -> int:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the children on TERM too
-        try:
-            while True:
-                for name, proc in self.procs:
-                    if proc.poll() is not None:
-                        say(f"{name} exited with {proc.returncode}; stopping the rest")
-                        return proc.returncode or 1
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            for _, proc in self.procs:
+        while True:
+            stopped = self.exited()
+            if stopped:
+                self.report_exit(*stopped)
+                return stopped[1] or 1
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """TERM to each process itself (not its group: Celery stops its own pool, and says
+        nothing alarming about it), the sandbox last; KILL to the group of one that lingers."""
+        with self.lock:
+            self.live = False
+        ordered = sorted(self.procs, key=lambda item: item[0] == "sandbox")
+        for group in (
+            [p for n, p in ordered if n != "sandbox"],
+            [p for n, p in ordered if n == "sandbox"],
+        ):
+            for proc in group:
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-            for _, proc in self.procs:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in group:
                 try:
-                    proc.wait(timeout=10)
+                    proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+        self.log.close()
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def worker_answers(env: dict[str, str]) -> bool:
+    ping = [str(PY), "-m", "celery", "-A", "backoffice", "inspect", "ping", "--timeout", "2"]
+    return subprocess.run(ping, cwd=ROOT, env=env, capture_output=True).returncode == 0
+
+
+def stop_on_signals() -> None:
+    """INT (Ctrl-C, even when a shell started dev.py in the background with INT ignored), TERM
+    (kill) and HUP (the terminal closed) stop everything in order."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    stop_on_signals()
+    for port, variable in ((WEB_PORT, "PORT"), (SANDBOX_PORT, "SANDBOX_PORT")):
+        if port_open("127.0.0.1", port):
+            sys.exit(f"127.0.0.1:{port} is taken (is dev.py run already running?); set {variable}.")
     ensure_venv()
     site = f"http://127.0.0.1:{WEB_PORT}"
-    env = base_env(SITE_URL=site)
-    run(PY, "manage.py", "migrate", "--no-input", "-v0", env=env)
-    run(PY, "manage.py", "load_demo_data", env=env)
-    sup = Supervisor()
-    sup.start(
-        "sandbox",
-        [
-            str(PY),
-            "-m",
+    sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+    # Given to every process, so that a SANDBOX_PORT in .env cannot split them.
+    env = base_env(SITE_URL=site, SANDBOX_PORT=str(SANDBOX_PORT))
+    say("migrating the database")
+    run_quietly(PY, "manage.py", "migrate", "--no-input", env=env)
+    facts = demo_facts(env)
+    var_dir = Path(facts["var_dir"])
+    state_file = var_dir / "sandbox" / "state.json"
+    demo = prepare_demo(env, state_file, facts, args.fresh)
+    say(f"demo data {demo}; starting sandbox, web, worker and beat")
+    sup = Supervisor(var_dir / "log" / "run.log")
+    try:
+        sup.start(
             "sandbox",
-            "--port",
-            str(SANDBOX_PORT),
-            "--webhook-url",
-            f"{site}/webhooks/returnhelper/",
-            "--junction-webhook-url",
-            f"{site}/webhooks/junction/",
-            "--chargebee-webhook-url",
-            f"{site}/webhooks/chargebee/",
-        ],
-        env,
-    )
-    sup.start(
-        "web", [str(PY), "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"], env
-    )
-    sup.start(
-        "worker",
-        [str(PY), "-m", "celery", "-A", "backoffice", "worker", "-l", "INFO", "--concurrency", "2"],
-        env,
-    )
-    sup.start("beat", [str(PY), "-m", "celery", "-A", "backoffice", "beat", "-l", "INFO"], env)
-    say(f"console: {site}/   admin: {site}/admin/   (Ctrl-C stops everything)")
-    sys.exit(sup.wait())
+            [
+                str(PY), "-m", "sandbox", "--port", str(SANDBOX_PORT),
+                "--state-file", str(state_file),
+                "--webhook-url", f"{site}/webhooks/returnhelper/",
+                "--junction-webhook-url", f"{site}/webhooks/junction/",
+                "--chargebee-webhook-url", f"{site}/webhooks/chargebee/",
+            ],
+            env,
+        )  # fmt: skip
+        sup.start(
+            "web", [str(PY), "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"], env
+        )
+        celery = [str(PY), "-m", "celery", "-A", "backoffice"]
+        sup.start("worker", [*celery, "worker", "-l", "INFO", "--concurrency", "2"], env)
+        sup.start("beat", [*celery, "beat", "-l", "INFO"], env)
+        failed = sup.wait_until_ready(
+            [
+                ("sandbox", lambda: http_ok(f"{sandbox_url}/_sandbox/health")),
+                ("web", lambda: http_ok(f"{site}/login/")),
+                ("worker", lambda: worker_answers(env)),
+            ]
+        )
+        if failed:
+            sys.exit(failed)
+        logins = "\n".join(
+            f"    sign in as {user} / {password}  ({group})"
+            for user, password, group in facts["logins"]
+        )
+        sup.go_live(
+            f"\n==> ready (the processes' output: {sup.log_path})\n"
+            f"    console  {site}/\n    admin    {site}/admin/\n{logins}\n"
+            "    Ctrl-C stops everything\n"
+        )
+        code = sup.wait()
+    except KeyboardInterrupt:
+        print(flush=True)
+        say("stopping")
+        code = 0
+    finally:
+        sup.stop()
+    if code == 0:
+        say("stopped")
+    sys.exit(code)
 
 
 def main() -> None:
@@ -296,14 +494,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="set up and run sandbox, web, worker and beat on SQLite")
+    run_ = sub.add_parser("run", help="set up and run sandbox, web, worker and beat on SQLite")
+    run_.add_argument(
+        "--fresh",
+        action="store_true",
+        help="empty the database and the sandbox's state and load the demo data again",
+    )
     test = sub.add_parser(
         "test", help="lint, checks and the whole suite on PostgreSQL+Redis and SQLite"
     )
     test.add_argument("--no-browser", action="store_true", help="skip the headless Chromium tests")
     test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     args = parser.parse_args()
-    {"run": cmd_run, "test": cmd_test}[args.command](args)
+    try:
+        {"run": cmd_run, "test": cmd_test}[args.command](args)
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C before everything had started: no traceback
 
 
 if __name__ == "__main__":

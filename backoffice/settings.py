@@ -311,7 +311,8 @@ CELERY_RESULT_EXPIRES = None  # no result backend, so no daily backend_cleanup e
 # --- Providers ----------------------------------------------------------------------------------
 # Defaults point at the local sandbox (`python -m sandbox`) only while DEBUG is on; in production
 # every URL and secret must be set explicitly.
-SANDBOX_URL = "http://127.0.0.1:8765"
+# `dev.py run` starts the sandbox on SANDBOX_PORT (and `python -m sandbox` reads it too).
+SANDBOX_URL = f"http://127.0.0.1:{env_int('SANDBOX_PORT', 8765, minimum=1, maximum=65535)}"
 
 
 def _dev(value: str) -> str | Unset:

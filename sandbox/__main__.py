@@ -2,6 +2,8 @@
 
 Every :class:`SandboxConfig` field is a flag (``--group-max 5``) and an environment variable
 (``SANDBOX_GROUP_MAX=5``); flags win over the environment, which wins over the defaults.
+``--state-file PATH`` (``SANDBOX_STATE_FILE``) keeps the provider data in that file across
+restarts; without it every start seeds afresh.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import signal
 import sys
 import threading
 from dataclasses import fields
+from pathlib import Path
 from types import FrameType
 
 from sandbox.config import SandboxConfig
@@ -22,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8765")))
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=os.environ.get("SANDBOX_STATE_FILE") or None,
+        help="resume from this file if it exists, and keep it up to date",
+    )
     defaults = SandboxConfig()
     for item in fields(SandboxConfig):
         flag = "--" + item.name.replace("_", "-")
@@ -54,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     # Many handler threads sleep through injected latency while others work; a short GIL switch
     # interval lets a newly arrived request be stamped without waiting behind them.
     sys.setswitchinterval(0.001)
-    running = start_in_thread(args.host, args.port, config)
+    try:
+        running = start_in_thread(args.host, args.port, config, state_file=args.state_file)
+    except ValueError as exc:
+        print(f"sandbox: {exc}. Delete the file to start afresh.", file=sys.stderr)
+        return 2
     print(f"sandbox listening on {running.url}", flush=True)
     stop = threading.Event()
 

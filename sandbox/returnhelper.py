@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox import people, reference, webhooks
-from sandbox.state import IdempotencyRecord, SandboxState
+from sandbox.state import FIRST_RUNTIME_RESEND_ID, IdempotencyRecord, SandboxState
 from sandbox.wire import Request, Response, Route, match_route, route
 
 JsonDict = dict[str, Any]
@@ -467,10 +467,26 @@ def _progress(state: SandboxState, resend_id: int, to_status: int, generation: i
             street = str(resend["resendShipmentList"][0].get("shipmentStreet1") or "")
             to_status = 4 if INVALID_ADDRESS_MARKER in street.upper() else 3
         payload = set_status(state, resend_id, to_status)
+        state.save()
     if payload is not None:
         webhooks.send_returnhelper(state, payload)
     if to_status == 2:
         schedule_progress(state, resend_id, to_status=3)
+
+
+def resume_progress(state: SandboxState) -> None:
+    """After a restart from a state file: resends made at run time that were still on their way
+    (pending or in progress) move on again; the seeded ones stay where the dataset put them."""
+    if not state.config.rh_auto_progress:
+        return
+    with state.lock:
+        moving = [
+            (resend_id, 2 if resend["resendStatusCode"] == 0 else 3)
+            for resend_id, resend in state.rh_resends.items()
+            if resend_id >= FIRST_RUNTIME_RESEND_ID and resend["resendStatusCode"] in (0, 2)
+        ]
+    for resend_id, to_status in moving:
+        schedule_progress(state, resend_id, to_status)
 
 
 # --- GET /resend/getResend, /resend/searchResend --------------------------------------------

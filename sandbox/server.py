@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -175,7 +176,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-                self._write(control.handle(state, request, request.path[len(CONTROL_PREFIX) :]))
+                response = control.handle(state, request, request.path[len(CONTROL_PREFIX) :])
+                if request.method != "GET":
+                    state.save()
+                self._write(response)
                 return
             found = find_provider(request.path)
             if found is None:
@@ -214,6 +218,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                     response = provider.handle(state, request, path)
                     for effect in state.ledger[before:]:
                         effect["received_at"] = received_at  # when the request arrived
+                    if request.method != "GET":
+                        state.save()  # before the client hears of it
             if decision.drop:
                 entry["status"] = "dropped"
                 self._drop()
@@ -297,17 +303,24 @@ class RunningSandbox:
 
 
 def start_in_thread(
-    host: str = "127.0.0.1", port: int = 0, config: SandboxConfig | None = None, **overrides: Any
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: SandboxConfig | None = None,
+    state_file: Path | None = None,
+    **overrides: Any,
 ) -> RunningSandbox:
     """Start the sandbox on a background thread (``port=0`` picks a free port).
 
-    ``overrides`` are :class:`SandboxConfig` fields, e.g. ``group_max=3``.
+    ``overrides`` are :class:`SandboxConfig` fields, e.g. ``group_max=3``. With ``state_file``
+    the sandbox resumes from that file if it exists and keeps it up to date (ValueError if it
+    cannot be read).
     """
     settings = (config or SandboxConfig()).updated(overrides)
-    state = SandboxState(settings)
+    state = SandboxState(settings, state_file=state_file)
     dispatcher = Dispatcher(state)
     state.dispatcher = dispatcher
     dispatcher.start()
+    returnhelper.resume_progress(state)
     server = SandboxHTTPServer((host, port), state)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True

@@ -1,15 +1,23 @@
-"""Thread-safe in-memory provider state, the effect ledger, idempotency stores and faults."""
+"""Thread-safe in-memory provider state, the effect ledger, idempotency stores and faults.
+
+With a state file the provider data, the ledger, the idempotency records and the id counters are
+written to it after every change and read back at start, so the sandbox resumes where it stopped,
+as a provider would. The request and webhook logs and the faults start empty each time.
+"""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import os
 import random
 import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config import SandboxConfig
@@ -23,6 +31,9 @@ JsonDict = dict[str, Any]
 
 PROVIDERS: tuple[str, ...] = ("junction", "chargebee", "returnhelper")
 REQUEST_LOG_SIZE = 200
+# Return Helper resends made at run time are numbered from here (the seeded ones lie below).
+FIRST_RUNTIME_RESEND_ID = 5_000
+STATE_FORMAT = 1
 BODY_LOG_LIMIT = 65_536
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-vital-api-key"}
 _SECRET_MARKERS = ("apikey", "api-key", "apitoken", "api-token", "secret", "password")
@@ -114,6 +125,13 @@ class IdempotencyRecord:
     headers: dict[str, str]
     created_at: float
 
+    def dump(self) -> JsonDict:
+        return {**asdict(self), "body": base64.b64encode(self.body).decode()}
+
+    @classmethod
+    def load(cls, data: JsonDict) -> IdempotencyRecord:
+        return cls(**{**data, "body": base64.b64decode(data["body"])})
+
 
 def parse_fault_config(body: JsonDict) -> FaultConfig:
     allowed = {name for name in FaultConfig.__dataclass_fields__ if name != "injected"}
@@ -163,16 +181,38 @@ def fresh_data(seed: int) -> tuple[Dataset, JsonDict]:
     return cached[1], json.loads(cached[2])
 
 
+# What the state file keeps: (key in the file, attribute) for the provider data, and the counters.
+_PERSISTED_DATA = (
+    ("junction_orders", "junction_orders"),
+    ("junction_users", "junction_users"),
+    ("chargebee_orders", "chargebee_orders"),
+    ("returnhelper_inventories", "rh_inventories"),
+    ("returnhelper_shipments", "rh_shipments"),
+    ("returnhelper_resends", "rh_resends"),
+)
+_COUNTERS = (
+    "next_resend_id",
+    "next_resend_shipment_id",
+    "next_inventory_id",
+    "next_junction_event_id",
+    "next_cb_document",
+)
+
+
 class SandboxState:
     """All mutable sandbox state. Hold ``lock`` while reading or changing provider data."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, state_file: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.base_config = config or SandboxConfig()
         self.config = self.base_config
         self.dispatcher: Dispatcher | None = None
         self.generation = 0
-        self.reset()
+        self.state_file = state_file
+        if state_file is not None and state_file.exists():
+            self.restore(state_file)
+        else:
+            self.reset()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -182,48 +222,99 @@ class SandboxState:
         dataset, data = fresh_data(config.seed)
         with self.lock:
             self.config = config
-            self.generation += 1
-            self.dataset: Dataset = dataset
-            self.junction_orders: dict[str, JsonDict] = {
-                o["id"]: o for o in data["junction_orders"]
-            }
-            self.junction_users: dict[str, JsonDict] = {
-                u["user_id"]: u for u in data["junction_users"]
-            }
-            self.chargebee_orders: dict[str, JsonDict] = {
-                o["id"]: o for o in data["chargebee_orders"]
-            }
-            self.rh_inventories: dict[int, JsonDict] = {
-                int(i["returnInventoryId"]): i for i in data["returnhelper_inventories"]
-            }
-            self.rh_shipments: dict[int, JsonDict] = {
-                int(s["shipmentId"]): s for s in data["returnhelper_shipments"]
-            }
-            self.rh_resends: dict[int, JsonDict] = {
-                int(r["resendId"]): r for r in data["returnhelper_resends"]
-            }
+            self._install(dataset, data)
             self.ledger: list[JsonDict] = []
-            self.requests: deque[JsonDict] = deque(maxlen=REQUEST_LOG_SIZE)
-            self.webhooks: list[JsonDict] = []
             self.cb_idempotency: dict[str, IdempotencyRecord] = {}
             self.rh_idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
-            self.faults: dict[str, FaultConfig] = {}
             # Ids for things created at run time come from their own deterministic stream.
             self.rng = random.Random(config.seed * 7919 + 1)
-            self.next_resend_id = 5_000
+            self.next_resend_id = FIRST_RUNTIME_RESEND_ID
             self.next_resend_shipment_id = 8_000
             self.next_inventory_id = max(self.rh_inventories) + 11
             self.next_junction_event_id = 1 + max(
                 int(o["last_event"]["id"]) for o in self.junction_orders.values()
             )
             self.next_cb_document = 90_000
-            self._seq = 0
+            self.save()
         if self.dispatcher is not None:
             self.dispatcher.clear()
+
+    def _install(self, dataset: Dataset, data: JsonDict) -> None:
+        """Provider data from ``data`` (the dataset's shapes); the logs and faults start empty."""
+        self.generation += 1
+        self.dataset: Dataset = dataset
+        self.junction_orders: dict[str, JsonDict] = {o["id"]: o for o in data["junction_orders"]}
+        self.junction_users: dict[str, JsonDict] = {u["user_id"]: u for u in data["junction_users"]}
+        self.chargebee_orders: dict[str, JsonDict] = {o["id"]: o for o in data["chargebee_orders"]}
+        self.rh_inventories: dict[int, JsonDict] = {
+            int(i["returnInventoryId"]): i for i in data["returnhelper_inventories"]
+        }
+        self.rh_shipments: dict[int, JsonDict] = {
+            int(s["shipmentId"]): s for s in data["returnhelper_shipments"]
+        }
+        self.rh_resends: dict[int, JsonDict] = {
+            int(r["resendId"]): r for r in data["returnhelper_resends"]
+        }
+        self.requests: deque[JsonDict] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.webhooks: list[JsonDict] = []
+        self.faults: dict[str, FaultConfig] = {}
+        self._seq = 0
 
     def update_config(self, changes: JsonDict) -> None:
         with self.lock:
             self.config = self.config.updated(changes)
+
+    # --- the state file ---------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the state file, if there is one: whole (a new file renamed over the old), so a
+        kill at any moment leaves the previous or the new state, never half of one. Called after
+        every change, before the client hears of it. No fsync: it outlives a killed process, not
+        a power cut."""
+        if self.state_file is None:
+            return
+        with self.lock:
+            snapshot = {
+                "format": STATE_FORMAT,
+                "seed": self.config.seed,
+                **{key: list(getattr(self, attr).values()) for key, attr in _PERSISTED_DATA},
+                "ledger": self.ledger,
+                "cb_idempotency": {k: r.dump() for k, r in self.cb_idempotency.items()},
+                "rh_idempotency": [[*k, r.dump()] for k, r in self.rh_idempotency.items()],
+                "rng": self.rng.getstate(),
+                "counters": {name: getattr(self, name) for name in _COUNTERS},
+            }
+            temporary = self.state_file.with_name(self.state_file.name + ".tmp")
+            temporary.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(snapshot, separators=(",", ":")))
+            os.replace(temporary, self.state_file)
+
+    def restore(self, path: Path) -> None:
+        """Resume from a state file; ValueError if it is unreadable or made for another seed."""
+        try:
+            snapshot = json.loads(path.read_text())
+            if snapshot.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {snapshot.get('format')!r}, not {STATE_FORMAT}")
+            if snapshot.get("seed") != self.config.seed:
+                raise ValueError(f"made with seed {snapshot.get('seed')}, not {self.config.seed}")
+            dataset, _ = fresh_data(self.config.seed)
+            version, internal, gauss = snapshot["rng"]
+            with self.lock:
+                self._install(dataset, {key: snapshot[key] for key, _ in _PERSISTED_DATA})
+                self.ledger = snapshot["ledger"]
+                self.cb_idempotency = {
+                    k: IdempotencyRecord.load(r) for k, r in snapshot["cb_idempotency"].items()
+                }
+                self.rh_idempotency = {
+                    (operation, key): IdempotencyRecord.load(record)
+                    for operation, key, record in snapshot["rh_idempotency"]
+                }
+                self.rng = random.Random()
+                self.rng.setstate((version, tuple(internal), gauss))
+                for name in _COUNTERS:
+                    setattr(self, name, int(snapshot["counters"][name]))
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"cannot resume from {path}: {exc}") from exc
 
     # --- helpers ----------------------------------------------------------------------------
 

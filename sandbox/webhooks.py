@@ -76,6 +76,7 @@ class Dispatcher:
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
+        self._running = False  # a job (a delivery, say) is under way
         self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
 
     def start(self) -> None:
@@ -93,8 +94,9 @@ class Dispatcher:
             self._cond.notify_all()
 
     def pending(self) -> int:
+        """Jobs waiting, plus the one under way (a reset drops the waiting ones only)."""
         with self._cond:
-            return len(self._heap)
+            return len(self._heap) + self._running
 
     def schedule(self, delay: float, job: Callable[[], None]) -> None:
         generation = self.state.generation
@@ -112,12 +114,16 @@ class Dispatcher:
                 if self._stopped:
                     return
                 _, _, generation, job = heapq.heappop(self._heap)
-            if generation != self.state.generation:
-                continue
+                if generation != self.state.generation:
+                    continue
+                self._running = True
             try:
                 job()
             except Exception as exc:  # a broken job must not kill the dispatcher
                 print(f"sandbox: webhook job failed: {exc!r}", file=sys.stderr, flush=True)
+            finally:
+                with self._cond:
+                    self._running = False
 
 
 # --- delivery -------------------------------------------------------------------------------

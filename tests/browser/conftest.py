@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +15,7 @@ from django.core.management import call_command
 
 from resends.roles import ensure_roles
 from tests.conftest import PASSWORD
-from tests.engine.worker import celery_worker, worker_env
+from tests.engine.worker import celery_worker, wait_until, worker_env
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls our tests make between
 # browser steps are ordinary synchronous ones.
@@ -77,19 +76,68 @@ def console(live_server, sandbox, settings, worker, transactional_db) -> Any:  #
     call_command("load_demo_data", force=True, verbosity=0)
     yield SimpleNamespace(url=live_server.url, sandbox=sandbox)
     # Quiet before the database is flushed: a reset drops the sandbox's scheduled webhooks (a
-    # Junction replay sends one per order), which would otherwise still be writing rows.
+    # Junction replay sends one per order), which would otherwise still be writing rows; a
+    # delivery already on the wire counts as pending until the app has answered it.
     requests.post(f"{sandbox.url}/_sandbox/reset", json={}, timeout=10).raise_for_status()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def quiet() -> bool:
         health = requests.get(f"{sandbox.url}/_sandbox/health", timeout=10).json()
-        if not health.get("pending_jobs"):
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)  # a delivery already on the wire finishes
+        return not health.get("pending_jobs")
+
+    assert wait_until(quiet, timeout=30, every=0.1), "the sandbox is still sending webhooks"
+
+
+# axe-core, vendored (tests/browser/axe/README.md): no network when the tests run.
+AXE_SOURCE = (Path(__file__).resolve().parent / "axe" / "axe.min.js").read_text()
+FAILING_IMPACTS = ("serious", "critical")
+EVERY_IMPACT = ("minor", "moderate", *FAILING_IMPACTS)
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+  }));
+}"""
+
+
+class Audits:
+    """axe-core on every page a test's browser loads: each loaded page must be audited (a
+    screenshot audits) before the next one loads or the test ends; the test fails on any
+    serious or critical violation."""
+
+    def __init__(self) -> None:
+        self.unaudited: dict[Any, str] = {}  # page -> the URL it loaded
+        self.missed: list[str] = []
+
+    def watch(self, page: Any) -> None:
+        def loaded(page: Any) -> None:
+            if page in self.unaudited:
+                self.missed.append(self.unaudited[page])
+            self.unaudited[page] = page.url
+
+        page.on("load", loaded)
+
+    def audit(self, page: Any, impacts: tuple[str, ...] = FAILING_IMPACTS) -> None:
+        # Through the DevTools protocol, so a Content-Security-Policy cannot stop it.
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(AXE_SOURCE)
+        found = page.evaluate(AXE_RUN)
+        self.unaudited.pop(page, None)
+        failing = [v for v in found if v["impact"] in impacts]
+        assert not failing, f"axe-core finds on {page.url}:\n" + "\n".join(
+            f"  [{v['impact']}] {v['id']}: {v['help']} at {', '.join(v['nodes'])}" for v in failing
+        )
+
+
+def audit(page: Any, impacts: tuple[str, ...] = FAILING_IMPACTS) -> None:
+    """Run axe-core on the page as it is now (a page of a context from `new_context`); fail on
+    a violation of one of these impacts."""
+    page.context.audits.audit(page, impacts)
 
 
 class Camera:
-    """Saves a numbered full-page screenshot of each page a test passes through."""
+    """Saves a numbered full-page screenshot of each page a test passes through, after an
+    accessibility audit of it."""
 
     def __init__(self, page: Any, name: str) -> None:
         self.page = page
@@ -100,18 +148,55 @@ class Camera:
         self.count = 0
 
     def __call__(self, label: str) -> Path:
+        return self.shoot(self.page, label)
+
+    def shoot(self, page: Any, label: str) -> Path:
+        """A screenshot of ``page`` (the test's own or another), numbered in line."""
+        audit(page)
         self.count += 1
         path = self.folder / f"{self.count:02d}-{label}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True)
         return path
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def browser_context(chromium) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+def new_context(chromium, request) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Makes browser contexts whose pages are all audited (see Audits)."""
+    made: list[Any] = []
+
+    def make() -> Any:
+        context = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
+        context.set_default_timeout(15_000)
+        context.audits = Audits()
+        context.on("page", context.audits.watch)
+        made.append(context)
+        return context
+
+    yield make
+    try:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.passed:
+            for context in made:
+                for page in list(context.audits.unaudited):
+                    if not page.is_closed():
+                        audit(page)  # where the test ended
+                missed = context.audits.missed
+                assert not missed, f"pages left before axe-core audited them: {missed}"
+    finally:
+        for context in made:
+            context.close()
+
+
+@pytest.fixture
+def browser_context(new_context) -> Any:  # type: ignore[no-untyped-def]
+    return new_context()
 
 
 @pytest.fixture
@@ -160,7 +245,9 @@ def no_csp_violations(
 
 def sign_in(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login/")
+    audit(page)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/")
+    audit(page)

@@ -26,7 +26,7 @@ from tests.conftest import make_user
 from tests.engine.helpers import faults, ledger
 from tests.engine.worker import celery_worker, wait_until, worker_env
 
-from .conftest import VIEWPORT, sign_in
+from .conftest import audit, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 SETTLE_MS = 60_000
@@ -86,6 +86,8 @@ def fact(scope: Any, term: str) -> Any:
 
 def fill_bulk_form(page: Any, start: datetime, end: datetime, note: str) -> None:
     page.get_by_role("link", name="Bulk jobs").click()
+    page.wait_for_url(re.compile(r"/bulk/$"))
+    audit(page)
     page.get_by_role("link", name="New bulk job…").click()
     # By value: other kinds may be added to this list in any order.
     page.get_by_label("What to do").select_option(value=BulkKind.JUNCTION_ORDERS)
@@ -94,18 +96,12 @@ def fill_bulk_form(page: Any, start: datetime, end: datetime, note: str) -> None
     page.get_by_label("Note for the audit").fill(note)
 
 
-def snap(camera: Any, other: Any, label: str) -> None:
-    """A screenshot of another browser's page, numbered in line with the test's own."""
-    camera.count += 1
-    other.screenshot(path=str(camera.folder / f"{camera.count:02d}-{label}.png"), full_page=True)
-
-
 def replayed_ids(entries: list[dict[str, Any]]) -> list[str]:
     return [order_id for entry in entries for order_id in entry["target"]]
 
 
 def test_a_bulk_replay_approved_by_a_second_manager_replays_each_order_once(  # type: ignore[no-untyped-def]
-    console, page, chromium, small_batches, settings
+    console, page, new_context, small_batches, settings
 ) -> None:
     settings.BULK_APPROVAL_THRESHOLD = 2
     alice = make_user("alice", group=AGENTS)
@@ -160,40 +156,34 @@ def test_a_bulk_replay_approved_by_a_second_manager_replays_each_order_once(  # 
     assert job.state == BulkState.AWAITING_APPROVAL and job.approved_by is None
     assert replayed_ids(ledger(console.sandbox, "junction")) == [recent.external_id]
 
-    second = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
-    second.set_default_timeout(15_000)
-    try:
-        other = second.new_page()
-        polls: list[str] = []
-        other.on("request", lambda r: polls.append(r.url) if "/progress/" in r.url else None)
-        sign_in(other, console.url, "max")
-        other.goto(job_url)
-        approval = other.locator("form").filter(has=other.get_by_role("button", name="Approve"))
-        expect(approval).to_contain_text(f"mona asks to send {batches} provider requests")
-        other.get_by_label("Note (required to reject)").fill("Outage confirmed with the lab")
-        snap(page.camera, other, "second-manager-approves")
-        other.get_by_role("button", name="Approve").click()
-        other.wait_for_url(job_url)
-        expect(other.locator(".messages")).to_contain_text("Approved and started.")
-        snap(page.camera, other, "running")
-        # Its live panel follows the job to the end by polling, without a reload.
-        expect(other.locator("#job-state")).to_have_text("Finished", timeout=SETTLE_MS)
-        assert polls, "the progress panel never polled"
-        expect(other.locator("#count-done")).to_have_text("11")
-        expect(other.locator("#count-failed")).to_have_text("0")
-        expect(other.locator("#count-skipped")).to_contain_text(f"1 × {rules.SKIP_RECENT}")
-        expect(other.locator("#count-remaining")).to_have_text("0")
-        expect(other.locator("#job-progress")).to_have_attribute("value", "100")
-        expect(fact(other.locator("aside"), "Decided")).to_contain_text(
-            "max at", use_inner_text=True
-        )
-        expect(other.locator("aside")).to_contain_text("Outage confirmed with the lab")
-        snap(page.camera, other, "finished")
-        finished_polls = len(polls)
-        other.wait_for_timeout(2_500)  # one polling period: a finished job is no longer polled
-        assert len(polls) == finished_polls
-    finally:
-        second.close()
+    second = new_context()
+    other = second.new_page()
+    polls: list[str] = []
+    other.on("request", lambda r: polls.append(r.url) if "/progress/" in r.url else None)
+    sign_in(other, console.url, "max")
+    other.goto(job_url)
+    approval = other.locator("form").filter(has=other.get_by_role("button", name="Approve"))
+    expect(approval).to_contain_text(f"mona asks to send {batches} provider requests")
+    other.get_by_label("Note (required to reject)").fill("Outage confirmed with the lab")
+    page.camera.shoot(other, "second-manager-approves")
+    other.get_by_role("button", name="Approve").click()
+    other.wait_for_url(job_url)
+    expect(other.locator(".messages")).to_contain_text("Approved and started.")
+    page.camera.shoot(other, "running")
+    # Its live panel follows the job to the end by polling, without a reload.
+    expect(other.locator("#job-state")).to_have_text("Finished", timeout=SETTLE_MS)
+    assert polls, "the progress panel never polled"
+    expect(other.locator("#count-done")).to_have_text("11")
+    expect(other.locator("#count-failed")).to_have_text("0")
+    expect(other.locator("#count-skipped")).to_contain_text(f"1 × {rules.SKIP_RECENT}")
+    expect(other.locator("#count-remaining")).to_have_text("0")
+    expect(other.locator("#job-progress")).to_have_attribute("value", "100")
+    expect(fact(other.locator("aside"), "Decided")).to_contain_text("max at", use_inner_text=True)
+    expect(other.locator("aside")).to_contain_text("Outage confirmed with the lab")
+    page.camera.shoot(other, "finished")
+    finished_polls = len(polls)
+    other.wait_for_timeout(2_500)  # one polling period: a finished job is no longer polled
+    assert len(polls) == finished_polls
 
     page.reload()
     expect(page.locator("#job-state")).to_have_text("Finished")
@@ -227,6 +217,7 @@ def test_a_paused_bulk_replay_shows_honest_counts_and_resumes_to_the_end(  # typ
     expect(page.locator("#matched")).to_have_text("40")
     expect(page.locator("#to-send")).to_have_text("40")
     expect(fact(page.locator("#preview"), "Provider requests")).to_have_text(str(40 // BATCH))
+    audit(page)
     page.locator("#create-button").click()
     page.wait_for_url(JOB_PAGE)
     expect(page.locator(".messages")).to_contain_text("Created and started.")
@@ -237,6 +228,7 @@ def test_a_paused_bulk_replay_shows_honest_counts_and_resumes_to_the_end(  # typ
     page.get_by_role("button", name="Pause").click()
     expect(page.locator(".messages")).to_contain_text("nothing more is sent until you resume")
     expect(page.locator("#job-state")).to_have_text("Paused")
+    audit(page)
 
     # What was already on the wire lands; then nothing more leaves while the job is paused.
     def ledger_ids() -> list[str]:

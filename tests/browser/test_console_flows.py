@@ -17,7 +17,7 @@ from resends.roles import AGENTS
 from tests.conftest import make_user
 from tests.engine.helpers import ledger
 
-from .conftest import sign_in
+from .conftest import audit, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 SETTLE_MS = 60_000
@@ -109,6 +109,7 @@ def test_return_helper_resend_refuses_an_ineligible_item(console, page) -> None:
     order, good, bad = order_with_mixed_inventories()
     sign_in(page, console.url, "alice")
     page.goto(f"{console.url}/orders/{order.pk}/")
+    audit(page)
     page.get_by_role("link", name="Resend returned items via Return Helper").click()
 
     ineligible = page.locator(f"#inv-{bad.pk}")
@@ -121,7 +122,11 @@ def test_return_helper_resend_refuses_an_ineligible_item(console, page) -> None:
     page.evaluate(f"document.getElementById('inv-{bad.pk}').disabled = false")
     ineligible.check()
     page.locator(f"#inv-{good.pk}").check()
-    page.get_by_label("Service type *").select_option(index=1)
+    service = page.get_by_label("Service type *")
+    service.select_option(index=1)
+    # The preview of every pick so far (an earlier one, without the service, also names the item
+    # and keeps Submit disabled for want of the service).
+    expect(page.locator("#preview")).to_contain_text(f"(service {service.input_value()})")
     expect(page.locator("#preview")).to_contain_text(reason)
     expect(page.locator("#submit-button")).to_be_disabled()
     page.camera("refused")
@@ -175,6 +180,8 @@ def test_junction_window_replay_is_split_into_60_day_requests(console, page) -> 
     make_user("alice", group=AGENTS)
     sign_in(page, console.url, "alice")
     page.get_by_role("link", name="Junction replay").click()
+    page.wait_for_url("**/junction/")
+    audit(page)
     page.get_by_role("link", name="By time window").click()
     end = timezone.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=150)
@@ -216,6 +223,7 @@ def test_a_second_submit_of_the_same_resend_shows_the_first(console, page, brows
         tab.locator(f"#id_pick_{line.pk}").check()
         tab.get_by_label("Reason code").select_option("Lost in Transit")
         expect(tab.locator("#submit-button")).to_be_enabled()
+        audit(tab)
 
     page.locator("#submit-button").dblclick()  # an impatient double click
     page.wait_for_url("**/resends/*/")
@@ -225,7 +233,7 @@ def test_a_second_submit_of_the_same_resend_shows_the_first(console, page, brows
     assert second_tab.url == first_url
     expect(second_tab.locator(".messages")).to_contain_text("already submitted")
     page.camera("first-tab")
-    second_tab.screenshot(path=str(page.camera.folder / "second-tab.png"), full_page=True)
+    page.camera.shoot(second_tab, "second-tab")
     wait_for_state(page, "Succeeded")
 
     assert ResendRequest.objects.count() == 1
