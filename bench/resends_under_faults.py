@@ -5,7 +5,10 @@ past the read timeout, while the worker's process group is SIGKILLed again and a
 
     .venv/bin/python bench/resends_under_faults.py [--chargebee 120] [--returnhelper 96]
         [--junction 110] [--kills 6] [--concurrency 4] [--seed 7]
-        [--database backoffice_review] [--redis-db 10]
+        [--bulk] [--database backoffice_review] [--redis-db 10]
+
+--bulk writes the Chargebee resends as a bulk job's window does (bulk lane, rung in batches), so
+the batch engine (resends/engine/batch.py) sends them under the same faults and kills.
 
 Uses PostgreSQL on 127.0.0.1 (the database is dropped and recreated) and Redis (the broker and
 the rate budget), an in-process provider sandbox, and real Celery worker processes. This script
@@ -107,12 +110,16 @@ def submit_all(args: argparse.Namespace) -> dict[str, list[int]]:
     another). Returns the call ids per provider."""
     from django.contrib.auth.models import User
     from django.core.management import call_command
+    from django.db import transaction
 
     from resends.accounts import default_account
     from resends.models import Order, ProviderCall
+    from resends.models.audit import Channel
     from resends.providers.returnhelper.mirror import inventory_record_from_json
     from resends.services.mirrors import upsert_inventory
+    from resends.services.requests import create_requests
     from resends.services.submit import (
+        chargebee_intent,
         submit_chargebee_resend,
         submit_junction_orders,
         submit_returnhelper_resend,
@@ -134,7 +141,29 @@ def submit_all(args: argparse.Namespace) -> dict[str, list[int]]:
         .distinct()
         .order_by("external_id")[: args.chargebee]
     )
-    for index, order in enumerate(orders):
+    if args.bulk:
+        # As a bulk job's window: written together, in the bulk lane, rung in batches
+        # (resends/engine/batch.py sends them).
+        with transaction.atomic():
+            picked = list(orders.values_list("pk", flat=True))
+            locked = list(
+                Order.objects.filter(pk__in=picked)
+                .select_for_update(of=("self",))
+                .select_related("account")
+                .order_by("external_id")
+            )
+            create_requests(
+                [
+                    chargebee_intent(
+                        actor=agent, order=order,
+                        lines=[(order.line_items.order_by("external_id")[0], 1)],
+                        reason="Damaged", note="", shipping_date=None,
+                        intent_key=f"bench-cb-{index}", channel=Channel.BULK,
+                    )
+                    for index, order in enumerate(locked)
+                ]
+            )  # fmt: skip
+    for index, order in enumerate([] if args.bulk else orders):
         line = order.line_items.order_by("external_id").first()
         assert line is not None
         submit_chargebee_resend(
@@ -302,6 +331,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--bulk", action="store_true", help="Chargebee resends in the bulk lane, sent in batches"
+    )
     parser.add_argument("--database", default="backoffice_review")
     parser.add_argument("--redis-db", type=int, default=10)
     args = parser.parse_args()
