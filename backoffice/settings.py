@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "resends",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,9 @@ ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 ASGI_APPLICATION = "backoffice.asgi.application"
 
+# Widgets render through TEMPLATES, so templates/ may override one (the admin's split date and
+# time boxes get labels: templates/admin/widgets/split_datetime.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

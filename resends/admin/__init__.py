@@ -5,4 +5,4 @@ This package only imports them, so that Django's admin autodiscovery (which impo
 the CSV export of the audit list in `export.py`.
 """
 
-from . import accounts, audit, bulk, logins, mirrors  # noqa: F401
+from . import accounts, audit, bulk, logins, mirrors, staff  # noqa: F401

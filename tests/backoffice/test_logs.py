@@ -144,13 +144,14 @@ def test_a_real_worker_logs_json_with_task_and_call_ids_and_masks_secrets(
     assert done, text[-3000:]
     lines = json_lines(text)
     assert planted not in text
-    # Only this task's failure: a message left in the queue by an earlier test may fail too.
-    (failure,) = [
+    # This task's failure, masked (a message an earlier test left in the queue may fail too; in
+    # a full run the line was once seen twice for the one task, so every one of them is checked).
+    failures = [
         line
         for line in lines
         if "raised unexpected" in line["message"] and line.get("task_id") == failing.id
     ]
-    assert "***" in failure["message"]
+    assert failures and all("***" in failure["message"] for failure in failures)
     (succeeded,) = [
         line
         for line in lines

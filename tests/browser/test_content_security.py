@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from resends.models import Order
 from tests.conftest import PASSWORD
 
-from .conftest import sign_in
+from .conftest import audit, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 def visit(page: Any, url: str) -> None:
     response = page.goto(url)
     assert response is not None and response.status < 400, (url, response and response.status)
+    audit(page)  # every page the browser tests load passes axe-core too
 
 
 def test_the_console_works_under_the_policy(console: Any, page: Any) -> None:
