@@ -209,7 +209,13 @@ def _rate_budget() -> Iterator[Metric]:
         "Seconds those requests were told to wait, by lane (its rate: workers held back).",
         labels=["provider", "account", "lane"],
     )
-    counted, seconds = reads.budget_waits(), reads.budget_wait_seconds()
+    late = CounterMetricFamily(
+        "resends_rate_gate_late_passes",
+        "Times a request passed the departure gate again because its worker ran late after the "
+        "first pass (a busy machine); many mean the allowance is too tight for this host.",
+        labels=["provider", "account"],
+    )
+    counts = reads.budget_counts()
     for account in reads.account_budgets():
         key = [account.provider, account.account]
         rate.add_metric(key, account.rate_per_second)
@@ -220,9 +226,10 @@ def _rate_budget() -> Iterator[Metric]:
             recent.add_metric(key, account.state.recent_departures)
         for lane in ("single", "bulk"):
             stored = (("account", account.account), ("lane", lane))
-            waits.add_metric([*key, lane], counted.get(stored, 0))
-            waited.add_metric([*key, lane], seconds.get(stored, 0.0))
-    yield from (rate, cooldown, next_slot, held, recent, waits, waited)
+            waits.add_metric([*key, lane], counts.waits.get(stored, 0))
+            waited.add_metric([*key, lane], counts.wait_seconds.get(stored, 0.0))
+        late.add_metric(key, counts.late_passes.get((("account", account.account),), 0))
+    yield from (rate, cooldown, next_slot, held, recent, waits, waited, late)
 
 
 def _webhooks() -> Iterator[Metric]:

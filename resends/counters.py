@@ -27,6 +27,7 @@ WEBHOOKS_RECEIVED = "webhooks_received"  # provider
 WEBHOOKS_REJECTED = "webhooks_rejected"  # provider, status (the 4xx answered)
 BUDGET_WAITS = "rate_budget_waits"  # account, lane: a slot later than now, or none yet
 BUDGET_WAIT_MS = "rate_budget_wait_ms"  # account, lane: the waits those answers set
+GATE_LATE_PASSES = "rate_gate_late_passes"  # account: a gate answer came late; stamped again
 
 REDIS_KEY = "resends:counters"
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -50,16 +51,26 @@ def add(name: str, amount: int = 1, **labels: str) -> None:
 
 def read(name: str) -> dict[Labels, int]:
     """Every label set of the counter with its value. Raises if the store cannot be read."""
+    return read_many([name])[name]
+
+
+def read_many(names: list[str]) -> dict[str, dict[Labels, int]]:
+    """Several counters in one read of the store."""
+    found: dict[str, dict[str, int]] = {name: {} for name in names}
     if settings.REDIS_URL:
         raw: Any = _redis(settings.REDIS_URL).hgetall(REDIS_KEY)
-        found: dict[str, int] = {}
         for field, value in raw.items():
             counter, _, labels = field.decode().partition(" ")
-            if counter == name:
-                found[labels] = int(value)
+            if counter in found:
+                found[counter][labels] = int(value)
     else:
-        found = dict(SharedCounter.objects.filter(name=name).values_list("labels", "value"))
-    return {tuple((k, v) for k, v in json.loads(labels)): value for labels, value in found.items()}
+        rows = SharedCounter.objects.filter(name__in=names).values_list("name", "labels", "value")
+        for counter, labels, value in rows:
+            found[counter][labels] = value
+    return {
+        name: {tuple((k, v) for k, v in json.loads(labels)): value for labels, value in by.items()}
+        for name, by in found.items()
+    }
 
 
 def _add_to_row(name: str, labels: str, amount: int) -> None:

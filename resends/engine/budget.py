@@ -6,7 +6,10 @@ request leaves, so the slots stay packed (no rate is lost to wake-up delays) and
 on time. A departure gate then lets at most `rate` requests leave in any 1 + allowance seconds:
 a request that leaves late cannot bunch up with the ones after it, and as long as the time from
 the gate to the provider varies by less than the allowance (RATE_ARRIVAL_ALLOWANCE_SECONDS), the
-provider never sees more than `rate` requests in any second.
+provider never sees more than `rate` requests in any second. The gate is passed on the
+connection itself, just before the request's first byte is written (providers/http.py), and a
+gate whose answer came back late (a busy machine kept the worker from running) is passed again:
+its departure is stamped anew, so the stamp is never far from the moment the request left.
 
 The state is in Redis when there is one (one Lua script on Redis's own clock, so hosts need not
 agree on the time) and in a database row otherwise (the embedded default).
@@ -37,6 +40,9 @@ from ..models.audit import Lane
 # How far ahead each lane may reserve, in seconds (single) or in slots (bulk).
 SINGLE_HORIZON_SECONDS = 2.0
 BULK_HORIZON_SLOTS = 2
+# A gate answer slower than this share of the allowance is stamped again (at most this often).
+GATE_SLACK_SHARE = 1 / 3
+GATE_PASSES = 5
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ def slot_interval(rate: float) -> float:
 
 class Store(Protocol):
     def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot: ...
-    def depart(self, account_id: int, rate: float, window: float) -> float: ...
+    def depart(self, account_id: int, rate: float, window: float, token: str = "") -> float: ...
     def cool_down(self, account_id: int, seconds: float) -> None: ...
     def reset(self, account_id: int) -> None: ...
     def snapshot(self, account_id: int, window: float) -> BudgetState: ...
@@ -119,8 +125,18 @@ def depart(account: ProviderAccount) -> None:
     rate = rate_per_second(account)
     if rate <= 0:
         return
-    while (wait := store().depart(account.pk, rate, departure_window())) > 0:
-        time.sleep(wait)
+    window, token = departure_window(), uuid.uuid4().hex
+    slack = max(0.001, float(settings.RATE_ARRIVAL_ALLOWANCE_SECONDS) * GATE_SLACK_SHARE)
+    late = 0
+    while True:
+        asked = time.monotonic()
+        if (wait := store().depart(account.pk, rate, window, token)) > 0:
+            time.sleep(wait)
+        elif time.monotonic() - asked <= slack or late >= GATE_PASSES:
+            return
+        else:  # stamped, but this worker ran late since: stamp it again, as of now
+            late += 1
+            counters.add(counters.GATE_LATE_PASSES, account=account.code)
 
 
 def cool_down(account: ProviderAccount, seconds: float) -> None:
@@ -177,9 +193,10 @@ _DEPART = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREM', KEYS[1], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < rate then
-  redis.call('ZADD', KEYS[1], now, tostring(now) .. ':' .. ARGV[3])
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
   return '0'
 end
@@ -219,9 +236,9 @@ class RedisStore:
         reserved, wait = (answer.decode() if isinstance(answer, bytes) else answer).split()
         return Slot(reserved == "1", max(0.0, float(wait)))
 
-    def depart(self, account_id: int, rate: float, window: float) -> float:
+    def depart(self, account_id: int, rate: float, window: float, token: str = "") -> float:
         answer: Any = self._depart(
-            keys=[self._keys(account_id)[3]], args=[rate, window, uuid.uuid4().hex]
+            keys=[self._keys(account_id)[3]], args=[rate, window, token or uuid.uuid4().hex]
         )
         return max(0.0, float(answer))
 
@@ -264,14 +281,21 @@ class DatabaseStore:
             state.save(update_fields=["next_free_at"])
             return Slot(True, slot - now, at=slot)
 
-    def depart(self, account_id: int, rate: float, window: float) -> float:
+    def depart(self, account_id: int, rate: float, window: float, token: str = "") -> float:
         with transaction.atomic():
             state = self._locked(account_id)
             now = time.time()
-            recent = [t for t in state.departures if t > now - window]
+            recent = [
+                (moment, mark)
+                for moment, mark in map(_departure, state.departures)
+                if moment > now - window and not (token and mark == token)
+            ]
             if len(recent) >= rate:
-                return min(recent) + window - now
-            state.departures = [*recent, now]
+                if len(recent) != len(state.departures):
+                    state.departures = [list(entry) for entry in recent]
+                    state.save(update_fields=["departures"])
+                return min(moment for moment, _ in recent) + window - now
+            state.departures = [*(list(entry) for entry in recent), [now, token]]
             state.save(update_fields=["departures"])
             return 0.0
 
@@ -289,7 +313,7 @@ class DatabaseStore:
         now = time.time()
         if row is None:
             return _state(now, 0.0, 0.0, 0.0, 0)
-        sent = sum(1 for t in row.departures if t > now - window)
+        sent = sum(1 for moment, _ in map(_departure, row.departures) if moment > now - window)
         return _state(now, row.next_free_at, row.cooldown_until, row.priority_until, sent)
 
     @staticmethod
@@ -297,6 +321,13 @@ class DatabaseStore:
         # SQLite runs in IMMEDIATE mode here (settings), so its transaction already holds the lock.
         RateBudgetState.objects.get_or_create(account_id=account_id)
         return RateBudgetState.objects.select_for_update().get(account_id=account_id)
+
+
+def _departure(entry: Any) -> tuple[float, str]:
+    """A stored departure: [moment, token] (a bare moment from before tokens)."""
+    if isinstance(entry, list | tuple):
+        return float(entry[0]), str(entry[1])
+    return float(entry), ""
 
 
 @cache

@@ -169,18 +169,20 @@ def process_call(call_id: int, *, worker: str, task_id: str = "") -> Next:
     if not slot.reserved:
         return Next(slot.wait, lane)
     send_at = slot.send_at
-    # The claim and the attempt row are committed before the request leaves; a worker that dies
-    # between them leaves a claimed call with no open attempt, which is sent once its lease ends.
-    if not claim(call, worker):
-        return DONE
-    if held := held_by(call.job_state):  # type: ignore[attr-defined]
-        return _hold(call, held)
-    reconciling = _unsettled(call)
-    if not reconciling:
-        problems = call_problems(call)
-        if problems:  # nothing leaves, so no attempt row: the reason is on the call
-            return _fail(call, _not_sent(problems), ErrorClass.PERMANENT, unclaimed=True)
-    attempt = _open_attempt(call, worker, task_id, purpose="reconcile" if reconciling else "send")
+    # The claim and the attempt row are committed together, before the request leaves (one
+    # durable commit, not two): a worker that dies first leaves the call as it was.
+    with transaction.atomic():
+        if not claim(call, worker):
+            return DONE
+        if held := held_by(call.job_state):  # type: ignore[attr-defined]
+            return _hold(call, held)
+        reconciling = _unsettled(call)
+        if not reconciling:
+            problems = call_problems(call)
+            if problems:  # nothing leaves, so no attempt row: the reason is on the call
+                return _fail(call, _not_sent(problems), ErrorClass.PERMANENT, unclaimed=True)
+        purpose = "reconcile" if reconciling else "send"
+        attempt = _open_attempt(call, worker, task_id, purpose=purpose)
     adapter = adapter_for(call.account)
     if (early := send_at - time.time()) > 0:
         time.sleep(early)  # the request leaves at its slot in the rate budget, not before

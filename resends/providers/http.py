@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
@@ -64,25 +66,84 @@ def default_timeout() -> Timeout:
     )
 
 
+# Set by the engine around a call: passed just before each request's first byte is written, so
+# nothing slow sits between the rate budget's departure gate and the provider.
+departure_gate: ContextVar[Callable[[], None] | None] = ContextVar("departure_gate", default=None)
+
+
+class _GatedSend:
+    """For urllib3's connections: the departure gate (if the engine set one) is passed once per
+    request, on an open connection, right before the request line is written. The request is
+    fully prepared and its connection made by then, so what is left between the gate and the
+    provider is one write."""
+
+    _gate_pending = False
+    sock: Any
+    auto_open: int
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._gate_pending = departure_gate.get() is not None
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._gate_pending:
+            self._gate_pending = False  # first: a proxy's CONNECT while connecting is not it
+            if self.sock is None and self.auto_open:
+                self.connect()  # type: ignore[attr-defined]
+            if (gate := departure_gate.get()) is not None:
+                gate()
+        super().send(data)  # type: ignore[misc]
+
+
+class _GatedHTTPConnection(_GatedSend, HTTPConnection):
+    pass
+
+
+class _GatedHTTPSConnection(_GatedSend, HTTPSConnection):
+    pass
+
+
+class _GatedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GatedHTTPConnection
+
+
+class _GatedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GatedHTTPSConnection
+
+
+class GatedAdapter(HTTPAdapter):
+    """Direct connections pass the departure gate on the connection (_GatedSend); requests
+    through a proxy pass it in `send`, before they are handed to requests."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GatedHTTPPool, "https": _GatedHTTPSPool}
+
+
 _ENVIRONMENT_SETTINGS = frozenset(
     {"http_proxy", "https_proxy", "all_proxy", "requests_ca_bundle", "curl_ca_bundle"}
 )
+_PROXY_SETTINGS = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
+class ProviderSession(requests.Session):
+    may_use_proxy = False  # a proxy is set in the environment (read once, at creation)
 
 
 def new_session() -> requests.Session:
     """The one way to get a Session for provider HTTP: no retries, our User-Agent."""
-    session = requests.Session()
+    session = ProviderSession()
     session.headers["User-Agent"] = USER_AGENT
     # Provider APIs authenticate per request; a cookie set for one account must never ride along
     # on another account's call through a kept-alive session.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     # The environment is read once, here: with no proxy or CA bundle set there is nothing to
     # trust, and requests would otherwise scan every variable (and ~/.netrc) on each request.
-    session.trust_env = any(
-        name.lower() in _ENVIRONMENT_SETTINGS for name in os.environ if os.environ.get(name)
-    )
+    present = {name.lower() for name, value in os.environ.items() if value}
+    session.trust_env = bool(present & _ENVIRONMENT_SETTINGS)
+    session.may_use_proxy = bool(present & _PROXY_SETTINGS)
     no_retries = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)
-    adapter = HTTPAdapter(max_retries=no_retries)
+    adapter = GatedAdapter(max_retries=no_retries)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -272,9 +333,14 @@ def describe_transport_error(
     return f"{what}; {consequence} ({_root_detail(exc)})."
 
 
-# Set by the engine around a call: passed just before each request goes on the wire, once it is
-# fully prepared, so nothing slow sits between the rate budget's departure gate and the provider.
-departure_gate: ContextVar[Callable[[], None] | None] = ContextVar("departure_gate", default=None)
+def _gated_on_the_connection(session: requests.Session, prepared: requests.PreparedRequest) -> bool:
+    """Will the connection pass the gate itself (a direct connection through our adapter)?"""
+    if not isinstance(session, ProviderSession) or session.may_use_proxy or session.proxies:
+        return False  # a proxy may take the request: the gate is passed in `send` instead
+    try:
+        return isinstance(session.get_adapter(prepared.url or ""), GatedAdapter)
+    except requests.exceptions.InvalidSchema:
+        return False
 
 
 def send(
@@ -330,8 +396,12 @@ def send(
             duration_ms=duration,
         )
 
-    if (gate := departure_gate.get()) is not None:
+    gated_here = None
+    if (gate := departure_gate.get()) is not None and not _gated_on_the_connection(
+        session, prepared
+    ):
         gate()
+        gated_here = departure_gate.set(None)  # passed: the connection must not pass it again
     started = time.monotonic()
     try:
         response = session.send(
@@ -345,4 +415,7 @@ def send(
             code=type(exc).__name__,
             exchange=exchange_for(None),
         ) from None
+    finally:
+        if gated_here is not None:
+            departure_gate.reset(gated_here)
     return response, exchange_for(response)

@@ -71,14 +71,24 @@ def account_budgets() -> list[AccountBudget]:
     return found
 
 
-def budget_waits() -> dict[counters.Labels, int]:
-    """Times a request was told to wait for a sending slot, by account and lane."""
-    return counters.read(counters.BUDGET_WAITS)
+@dataclass(frozen=True)
+class BudgetCounts:
+    """What every worker counted about the rate budgets, by account (and lane)."""
+
+    waits: dict[counters.Labels, int]  # a request was told to wait for a sending slot
+    wait_seconds: dict[counters.Labels, float]  # how long those waits were
+    late_passes: dict[counters.Labels, int]  # a departure stamped again: the worker ran late
 
 
-def budget_wait_seconds() -> dict[counters.Labels, float]:
-    """How long those waits were, in seconds, by account and lane."""
-    return {key: ms / 1000 for key, ms in counters.read(counters.BUDGET_WAIT_MS).items()}
+def budget_counts() -> BudgetCounts:
+    read = counters.read_many(
+        [counters.BUDGET_WAITS, counters.BUDGET_WAIT_MS, counters.GATE_LATE_PASSES]
+    )
+    return BudgetCounts(
+        waits=read[counters.BUDGET_WAITS],
+        wait_seconds={key: ms / 1000 for key, ms in read[counters.BUDGET_WAIT_MS].items()},
+        late_passes=read[counters.GATE_LATE_PASSES],
+    )
 
 
 def webhooks_received() -> dict[counters.Labels, int]:

@@ -267,6 +267,9 @@ def test_rate_budget_per_account_with_waits_per_lane(
     waited = value(samples, "resends_rate_budget_wait_seconds_total", lane="bulk", **account)
     assert waited == pytest.approx(sum(held_back), abs=0.001 * len(held_back))
     assert value(samples, "resends_rate_budget_waits_total", lane="single", **account) == 0
+    counters.add(counters.GATE_LATE_PASSES, account="chargebee")  # as budget.depart counts one
+    late = value(scrape(client), "resends_rate_gate_late_passes_total", **account)
+    assert late == 1
 
 
 WAITER = """

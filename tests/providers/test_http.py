@@ -11,6 +11,7 @@ from resends.providers.base import ErrorClass, ProviderError
 from resends.providers.http import (
     USER_AGENT,
     Scrubber,
+    departure_gate,
     new_session,
     parse_retry_after,
     pooled_session,
@@ -196,3 +197,74 @@ def test_sessions_read_proxies_from_the_environment_only_when_some_are_set(
     assert session.merge_environment_settings("https://api.example.com/", {}, None, None, None)[
         "proxies"
     ] == {"https": "http://proxy.internal:3128"}
+
+
+def test_the_departure_gate_is_passed_once_per_request_on_an_open_connection(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    """The gate sits right before the request's first byte: the request is prepared and its
+    connection made, and the provider has not seen it yet; a kept-alive connection passes it
+    again for the next request."""
+    session = new_session()
+    seen_at_gate: list[int] = []
+
+    def gate() -> None:
+        seen_at_gate.append(len(control.requests("junction")))
+
+    token = departure_gate.set(gate)
+    try:
+        for _ in range(2):
+            response, _exchange = send(
+                session,
+                "GET",
+                f"{sandbox.junction_url}/v3/orders",
+                label="Junction",
+                timeout=TIMEOUT,
+                headers={"x-vital-api-key": JUNCTION_KEY},
+            )
+            assert response.status_code == 200
+    finally:
+        departure_gate.reset(token)
+    assert seen_at_gate == [0, 1]  # once each, before the provider had it
+
+
+def test_the_gate_is_not_passed_when_nothing_can_leave(closed_port: int) -> None:
+    passed: list[bool] = []
+    token = departure_gate.set(lambda: passed.append(True))
+    try:
+        with pytest.raises(ProviderError) as caught:
+            send(
+                new_session(),
+                "POST",
+                f"http://127.0.0.1:{closed_port}/v3/order/resend_events",
+                label="Junction",
+                timeout=TIMEOUT,
+                json={"order_ids": []},
+            )
+    finally:
+        departure_gate.reset(token)
+    assert caught.value.error_class is ErrorClass.TRANSIENT
+    assert passed == []  # the connection was refused: no departure is counted
+
+
+def test_a_session_that_may_use_a_proxy_passes_the_gate_once_before_sending(
+    sandbox: RunningSandbox, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # so this one goes direct after all
+    session = new_session()
+    seen_at_gate: list[int] = []
+    token = departure_gate.set(lambda: seen_at_gate.append(len(control.requests("junction"))))
+    try:
+        response, _exchange = send(
+            session,
+            "GET",
+            f"{sandbox.junction_url}/v3/orders",
+            label="Junction",
+            timeout=TIMEOUT,
+            headers={"x-vital-api-key": JUNCTION_KEY},
+        )
+    finally:
+        departure_gate.reset(token)
+    assert response.status_code == 200
+    assert seen_at_gate == [0]  # once, and not again on the connection
