@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from resends.checks import chargebee_today
-from resends.models import ResendRequest, StaffProfile
+from resends.models import BulkJob, BulkKind, ResendRequest, StaffProfile
 from resends.models.audit import ResendKind
 from resends.selectors.reports import resend_report
 from resends.selectors.staff import time_zone_name_of
@@ -275,3 +275,27 @@ def _junction_pk() -> int:
     from resends.accounts import default_account
 
     return default_account("junction").pk
+
+
+def test_a_bulk_window_is_typed_stored_and_shown_in_the_managers_zone(
+    client: Client, manager: User
+) -> None:
+    signed_in(client, in_zone(manager, "Asia/Kolkata"))
+    form = text(client.get(reverse("resends:bulk-new")))
+    assert "Window start (Asia/Kolkata)" in form and 'id="bulk-zone-help"' in form
+    window = {
+        "kind": BulkKind.JUNCTION_WINDOW,
+        "start_at": "2026-01-01T05:30",  # midnight UTC
+        "end_at": "2026-01-02T05:30",
+    }
+    preview = squash(
+        text(
+            client.post(reverse("resends:bulk-new"), {**window, "action": "preview"}, headers=HTMX)
+        )
+    )
+    assert "2026-01-01 05:30 IST → 2026-01-02 05:30 IST" in preview
+    client.post(reverse("resends:bulk-new"), {**window, "action": "create"})
+    job = BulkJob.objects.get()
+    assert job.criteria["start_at"] == "2026-01-01T00:00:00+00:00"
+    page = squash(text(client.get(reverse("resends:bulk-job", args=[job.public_id]))))
+    assert "start_at=2026-01-01 05:30 IST" in page
