@@ -41,7 +41,8 @@ class TimeZoneForm(forms.Form):
 def time_zone(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     current = timezone.get_current_timezone_name()  # the middleware set the user's zone
-    form = TimeZoneForm(request.POST or None, initial={"time_zone": current})
+    data = request.POST if request.method == "POST" else None
+    form = TimeZoneForm(data, initial={"time_zone": current})
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["time_zone"]
         staff_time_zone_set(user=user, time_zone=chosen)

@@ -299,3 +299,40 @@ def test_a_bulk_window_is_typed_stored_and_shown_in_the_managers_zone(
     assert job.criteria["start_at"] == "2026-01-01T00:00:00+00:00"
     page = squash(text(client.get(reverse("resends:bulk-job", args=[job.public_id]))))
     assert "start_at=2026-01-01 05:30 IST" in page
+
+
+def test_provider_times_and_stored_bounds_are_shown_in_the_current_zone() -> None:
+    from resends.providers.parsing import shown_time
+    from resends.templatetags.console import local_time
+
+    with timezone.override(ZoneInfo(NEW_YORK)):
+        assert shown_time(MOMENT) == "2026-12-02 09:05:30 EST"
+        assert shown_time(MOMENT.replace(tzinfo=None)) == "2026-12-02 09:05:30 EST"  # naive: UTC
+        assert shown_time(None) == "-"
+        assert local_time("2026-12-02T14:05:30+00:00") == "2026-12-02 09:05 EST"
+        assert local_time("Europe/Berlin") == "Europe/Berlin" and local_time(11) == 11
+    with timezone.override(ZoneInfo("Pacific/Kiritimati")):  # UTC+14: past year 9999
+        assert local_time("2999-12-31T23:59:00+00:00") == "3000-01-01 13:59 +14"
+        assert shown_time(datetime(9999, 12, 31, 23, 0, tzinfo=UTC)) == "9999-12-31 23:00:00 UTC"
+
+
+def test_the_review_page_shows_the_providers_times_in_the_managers_zone(
+    client: Client, sandbox, agent: User, manager: User
+) -> None:  # type: ignore[no-untyped-def]
+    from ..engine.review_helpers import chargebee_call_in_review
+
+    call, _, _ = chargebee_call_in_review(sandbox, agent)
+    signed_in(client, in_zone(manager, "Asia/Tokyo"))
+    panel = squash(
+        text(client.get(reverse("resends:review-provider", args=[call.pk]), headers=HTMX))
+    )
+    looked = re.search(r"Looked up at (\d\d:\d\d:\d\d) (\S+)\.", panel)
+    assert looked and looked.group(2) == "JST", panel
+    now_in_tokyo = timezone.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    shown = datetime.combine(
+        now_in_tokyo.date(), datetime.strptime(looked.group(1), "%H:%M:%S").time()
+    )
+    assert abs(shown.replace(tzinfo=ZoneInfo("Asia/Tokyo")) - now_in_tokyo) < timedelta(minutes=2)
+    created = re.findall(r"Created (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+)", panel)
+    assert created and {zone for _, zone in created} == {"JST"}, panel
+    assert " UTC" not in panel

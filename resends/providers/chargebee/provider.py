@@ -258,7 +258,7 @@ class ChargebeeAdapter(ProviderAdapter):
             )
         summary = (
             f"Order {original.id} has {original.resend_count} resend(s); {matching} created since "
-            f"our first attempt ({first_sent_at:%Y-%m-%d %H:%M} UTC) with our lines"
+            f"our first attempt ({shown_time(first_sent_at)}) with our lines"
             + (f" and reason “{request.reason}”." if request.reason else ".")
         )
         return ProviderState(summary, tuple(records))
