@@ -55,3 +55,24 @@ def test_a_new_york_agent_sees_new_york_times(
     expect(main).not_to_contain_text("UTC")
     expect(page.get_by_role("link", name="Time zone: America/New_York")).to_be_visible()
     page.camera("request-in-new-york")
+
+
+def test_a_manager_sets_an_agents_zone_in_the_admin(
+    live_server: Any, page: Any, manager: User, agent: User, transactional_db: None
+) -> None:
+    ResendRequestFactory.create(submitted_by=agent, submitted_at=SUBMITTED)
+    sign_in(page, live_server.url, manager.username)
+    page.goto(f"{live_server.url}/admin/resends/staffprofile/add/")
+    audit(page)
+    page.get_by_label("User").select_option(label=agent.username)
+    page.get_by_label("Time zone").select_option("Asia/Kolkata")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/admin/resends/staffprofile/")
+    expect(page.locator("#result_list")).to_contain_text("Asia/Kolkata")
+    page.camera("staff-time-zones")
+    assert StaffProfile.objects.get(user=agent).time_zone == "Asia/Kolkata"
+
+    # The manager's own zone is still the default: the audit list in 24-hour UTC.
+    page.goto(f"{live_server.url}/admin/resends/resendrequest/")
+    expect(page.locator("#result_list")).to_contain_text("2026-12-02 14:05 UTC")
+    audit(page)
