@@ -2,8 +2,9 @@
 console's pages, the admin's lists and forms, the reports' days and the times typed into forms
 (Django reads a naive input in the current zone). Storage stays UTC.
 
-Runs after AuthenticationMiddleware. The zone is left active after the response is returned, as a
-streamed CSV is written later; the next request sets its own, and request_finished resets it."""
+Runs after AuthenticationMiddleware: one small query per signed-in request. The zone stays active
+until the response is closed (request_finished), as a streamed response is rendered after the
+view returns (the CSV export takes its zone when it starts, all the same)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,7 @@ class StaffTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        zone = time_zone_of(getattr(request, "user", None))
-        request.time_zone = zone  # type: ignore[attr-defined]
-        timezone.activate(zone)
+        timezone.activate(time_zone_of(getattr(request, "user", None)))
         return self.get_response(request)
 
 
