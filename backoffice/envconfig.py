@@ -42,6 +42,18 @@ def env_str(name: str, default: str | Unset = REQUIRED) -> str:
     return default if value is None else value  # type: ignore[return-value]
 
 
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name (Europe/Berlin, UTC) that this machine's zoneinfo knows."""
+    import zoneinfo
+
+    value = env_str(name, default) or default
+    if value not in zoneinfo.available_timezones():
+        raise ImproperlyConfigured(
+            f"{name} must be an IANA time zone such as Europe/Berlin or UTC, not {value[:64]!r}."
+        )
+    return value
+
+
 def env_secret(
     name: str,
     default: str | Unset = REQUIRED,

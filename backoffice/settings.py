@@ -24,6 +24,7 @@ from .envconfig import (
     env_list,
     env_secret,
     env_str,
+    env_time_zone,
     env_url,
 )
 from .logs import logging_config
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After sign-in: times on every page and in the admin in the staff member's own zone.
+    "resends.middleware.StaffTimeZoneMiddleware",
     # Last: turns a sign-in refused for too many failures into the "locked out" page (429).
     "axes.middleware.AxesMiddleware",
 ]
@@ -101,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "resends.context_processors.time_zone",
             ],
         },
     },
@@ -162,9 +166,16 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 60 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True
 
 LANGUAGE_CODE = "en-us"
+# Stored, sent to providers and used by the workers: UTC. What a person sees and types is in their
+# own zone (resends.StaffProfile, set on the console's "Time zone" page or by a manager in the
+# admin), or STAFF_TIME_ZONE for anyone who has not chosen one (resends/middleware.py).
 TIME_ZONE = "UTC"
+STAFF_TIME_ZONE = env_time_zone("STAFF_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Dates and times in 24-hour form with the zone ("2026-12-02 14:05 CET"), the admin's too:
+# backoffice/formats/en/formats.py overrides the en locale's 12-hour formats.
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -61,6 +61,13 @@ def chargebee_open_calls(account: ProviderAccount, order_id: str) -> int:
     return chargebee_calls_in_flight(account, [order_id])[order_id]
 
 
+def chargebee_today() -> date:
+    """The first day a Chargebee shipping date may name. The date goes on the wire as its midnight
+    in UTC (submit.chargebee_payload), so days are UTC days here, whatever the staff member's zone:
+    the preview and the engine's last look (in a worker, in UTC) then agree."""
+    return datetime.now(UTC).date()
+
+
 def chargebee_check(
     *,
     order: Order,
@@ -79,7 +86,7 @@ def chargebee_check(
         *rules.chargebee_order_problems(order, in_flight=in_flight),
         *rules.chargebee_line_problems(order, lines or []),
         *rules.chargebee_reason_problems(reason),
-        *rules.chargebee_shipping_date_problems(shipping_date, timezone.localdate()),
+        *rules.chargebee_shipping_date_problems(shipping_date, chargebee_today()),
     ]
 
 

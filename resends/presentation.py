@@ -18,7 +18,7 @@ def call_summary(call: ProviderCall) -> str:
     if state == CallState.PENDING:
         if call.next_attempt_at and call.attempts:
             return (
-                f"The provider was busy; trying again at {timezone.localtime(call.next_attempt_at):%H:%M:%S} "
+                f"The provider was busy; trying again at {timezone.localtime(call.next_attempt_at):%H:%M:%S %Z} "
                 f"(attempt {call.attempts + 1})."
             )
         return "Waiting to be sent."

@@ -33,6 +33,10 @@ MANAGER_PERMISSIONS = (
     "resends.approve_resendrequest",
     "resends.view_reviewdecision",
     "resends.decide_reviewdecision",
+    # Anyone's time zone (each staff member sets their own in the console).
+    "resends.view_staffprofile",
+    "resends.add_staffprofile",
+    "resends.change_staffprofile",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.add_periodictask",
     "django_celery_beat.change_periodictask",

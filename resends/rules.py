@@ -270,7 +270,13 @@ def chargebee_reason_problems(reason: str) -> list[Problem]:
 
 def chargebee_shipping_date_problems(shipping_date: date | None, today: date) -> list[Problem]:
     if shipping_date is not None and shipping_date < today:
-        return [Problem("shipping_date", "The shipping date cannot be in the past.")]
+        return [
+            Problem(
+                "shipping_date",
+                "The shipping date cannot be in the past (Chargebee counts days in UTC, where "
+                f"today is {today:%Y-%m-%d}).",
+            )
+        ]
     return []
 
 

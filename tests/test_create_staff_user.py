@@ -79,3 +79,18 @@ def test_an_existing_user_changes_role_only_with_update() -> None:
     call_command("create_staff_user", "kim", "--role", "manager", "--update", "--keep-password")
     kim = User.objects.get(username="kim")
     assert groups(kim) == [MANAGERS] and kim.is_staff and kim.check_password(GOOD)
+
+
+def test_a_time_zone_can_be_set_and_a_wrong_one_is_refused() -> None:
+    from resends.selectors.staff import time_zone_name_of
+
+    with pytest.raises(CommandError, match="not a time zone"):
+        call_command("create_staff_user", "tim", "--role", "agent", "--password-stdin",
+                     "--time-zone", "Europe/Atlantis", stdin=io.StringIO(GOOD + "\n"))  # fmt: skip
+    assert not User.objects.filter(username="tim").exists()
+    call_command("create_staff_user", "tim", "--role", "agent", "--password-stdin",
+                 "--time-zone", "Europe/Berlin", stdin=io.StringIO(GOOD + "\n"))  # fmt: skip
+    assert time_zone_name_of(User.objects.get(username="tim")) == "Europe/Berlin"
+    call_command("create_staff_user", "tim", "--role", "agent", "--update", "--keep-password",
+                 "--time-zone", "Asia/Tokyo")  # fmt: skip
+    assert time_zone_name_of(User.objects.get(username="tim")) == "Asia/Tokyo"

@@ -47,6 +47,7 @@ from resends.models import BulkKind
 from resends.models.audit import CallState
 from resends.roles import AGENTS, MANAGERS
 from resends.services import bulk_jobs
+from resends.services.staff import staff_time_zone_set
 from resends.services.submit import submit_chargebee_resend, submit_returnhelper_resend
 from sandbox.webhooks import basic_auth, rh_signature, svix_signature
 
@@ -200,6 +201,7 @@ class World:
     line_pk: int
     inventory_pk: int
     junction_pk: int
+    agent_pk: int
     failed: str
     rh_resend: str
     job: str
@@ -334,6 +336,16 @@ def console_targets(w: World) -> dict[str, st.SearchStrategy[Call]]:
             _post(reverse("resends:request-cancel", args=[w.rh_resend]), form({}, "token")),
         ),
         "console: reports": _get(reverse("resends:reports"), form({}, "period", "provider")),
+        "console: time zone form": _post(
+            reverse("resends:time-zone"), form({"time_zone": "Europe/Berlin"})
+        ),
+        "admin: staff time zone form": st.builds(
+            Call,
+            st.just("post"),
+            st.just(reverse("admin:resends_staffprofile_add")),
+            form({"user": str(w.agent_pk), "time_zone": "Asia/Kolkata"}),
+            who=st.just("superuser"),
+        ),
         "bulk: saved filter": _get(reverse("resends:bulk-new"), form({"filter": "nightly"})),
         "bulk: new job form": _post(reverse("resends:bulk-new"), form(bulk, *BULK_FIELDS)),
         "bulk: job actions": st.builds(
@@ -367,6 +379,7 @@ def console_targets(w: World) -> dict[str, st.SearchStrategy[Call]]:
                         "/bulk/{}/progress/",
                         "/admin/resends/order/{}/change/",
                         "/admin/resends/resendrequest/{}/change/",
+                        "/admin/resends/staffprofile/{}/change/",
                         "/admin/resends/providercall/{}/change/",
                         "/admin/axes/accessattempt/{}/change/",
                         "/admin/django_celery_beat/periodictask/{}/change/",
@@ -535,6 +548,10 @@ def world(sandbox: Any, settings: Any) -> World:  # type: ignore[no-untyped-def]
     agent = make_user("alice", group=AGENTS)
     manager = make_user("mona", group=MANAGERS, staff=True)
     superuser = User.objects.create_superuser("root", "root@backoffice.test", "x")
+    # Times typed in by people in zones far from UTC: year 9999 in New York and year 1 on
+    # Kiritimati (UTC+14) are past the end of time in UTC.
+    staff_time_zone_set(user=manager, time_zone="America/New_York")
+    staff_time_zone_set(user=superuser, time_zone="Pacific/Kiritimati")
     order = OrderFactory.create(external_id="cb_order_1", customer_name="Jane Doe")
     line = LineItemFactory.create(order=order, external_id="li_kit", quantity=2)
     OrderFactory.create(customer_name="Zo\U0010ffff Smith")
@@ -570,6 +587,7 @@ def world(sandbox: Any, settings: Any) -> World:  # type: ignore[no-untyped-def]
         line_pk=line.pk,
         inventory_pk=inventory.pk,
         junction_pk=default_account("junction").pk,
+        agent_pk=agent.pk,
         failed=str(failed.public_id),
         rh_resend=str(rh.public_id),
         job=str(job.public_id),
@@ -626,7 +644,7 @@ def send(clients: dict[str, Client], call: Call) -> int:
 
 
 def _targets() -> list[Any]:
-    dummy = World(1, 1, 1, 1, str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), {})
+    dummy = World(1, 1, 1, 1, 1, str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), {})
     names = [*console_targets(dummy), "admin lists"]
     return [*names, *webhook_targets(dummy)]
 

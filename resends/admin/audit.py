@@ -324,7 +324,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
     @admin.display(description="Submitted", ordering="submitted_at")
     def submitted(self, obj: ResendRequest) -> str:
-        return f"{timezone.localtime(obj.submitted_at):%Y-%m-%d %H:%M}"
+        return f"{timezone.localtime(obj.submitted_at):%Y-%m-%d %H:%M %Z}"
 
     @admin.display(description="Reason")
     def reason(self, obj: ResendRequest) -> str:
@@ -335,7 +335,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         count = obj.target_count  # type: ignore[attr-defined]
         if not count:
             if obj.window_start:
-                return f"window from {timezone.localtime(obj.window_start):%Y-%m-%d %H:%M}"
+                return f"window from {timezone.localtime(obj.window_start):%Y-%m-%d %H:%M %Z}"
             return "-"
         first = cut(obj.first_target or "?", TARGET_SHOWN)  # type: ignore[attr-defined]
         return first if count == 1 else format_html("{} +{} more", first, count - 1)
@@ -379,7 +379,9 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         except IncorrectLookupParameters:
             url = reverse("admin:resends_resendrequest_changelist")
             return HttpResponseRedirect(f"{url}?e=1")
-        return stream_resend_requests_csv(changelist.get_queryset(request))
+        return stream_resend_requests_csv(
+            changelist.get_queryset(request), zone=timezone.get_current_timezone()
+        )
 
 
 @admin.register(ResendTarget)

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
@@ -85,12 +86,12 @@ class SavedFilterAdmin(ReadOnlyAdminMixin, BoundedInputsAdmin):
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                '<li><a href="{}">#{}</a> {} UTC: {}</li>',
+                '<li><a href="{}">#{}</a> {}: {}</li>',
                 (
                     (
                         reverse("resends:bulk-job", args=[job.public_id]),
                         job.pk,
-                        f"{job.created_at:%Y-%m-%d %H:%M}",
+                        f"{timezone.localtime(job.created_at):%Y-%m-%d %H:%M %Z}",
                         job.get_state_display(),
                     )
                     for job in jobs
@@ -149,11 +150,11 @@ class ScheduleAdmin(PeriodicTaskAdmin):
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                '<li><a href="{}">{} UTC</a>: {}</li>',
+                '<li><a href="{}">{}</a>: {}</li>',
                 (
                     (
                         reverse("resends:bulk-job", args=[job.public_id]),
-                        f"{job.slot:%Y-%m-%d %H:%M}",
+                        f"{timezone.localtime(job.slot):%Y-%m-%d %H:%M %Z}",
                         job.get_state_display(),
                     )
                     for job in jobs

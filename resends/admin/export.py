@@ -3,6 +3,9 @@
 The rows come from a server-side cursor in chunks; for each chunk, one query fetches the targets,
 one the calls and one the review decisions of its requests, so the export costs four queries per
 chunk whatever the number of targets, calls or decisions.
+
+Times are ISO 8601 with their offset, in the time zone of whoever exports (the zone is taken when
+the export starts: the rows are written after the view has returned).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import UTC, tzinfo
 from itertools import islice
 from typing import Any
 
@@ -130,7 +134,7 @@ def _call_facts(request_ids: list[int]) -> dict[int, tuple[int, list[str]]]:
     return {request_id: (counts[request_id], references[request_id]) for request_id in counts}
 
 
-def _decisions(request_ids: list[int]) -> dict[int, list[str]]:
+def _decisions(request_ids: list[int], zone: tzinfo) -> dict[int, list[str]]:
     """Each request's review decisions, oldest first: "call #12 applied (ord_9) by mona at …: why"."""
     found: dict[int, list[str]] = defaultdict(list)
     rows = (
@@ -143,7 +147,7 @@ def _decisions(request_ids: list[int]) -> dict[int, list[str]]:
     )  # fmt: skip
     for request_id, call_id, decision, reference, username, decided_at, why in rows:
         what = Decision(decision).label + (f" ({reference})" if reference else "")
-        when = timezone.localtime(decided_at).isoformat(timespec="seconds")
+        when = decided_at.astimezone(zone).isoformat(timespec="seconds")
         found[request_id].append(f"call #{call_id}: {what}, by {username} at {when}: {why}")
     return found
 
@@ -155,19 +159,22 @@ def _summary(labels: list[str]) -> str:
 
 
 def resend_request_rows(
-    queryset: QuerySet[ResendRequest], *, chunk_size: int = CHUNK_SIZE
+    queryset: QuerySet[ResendRequest],
+    *,
+    zone: tzinfo = UTC,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[list[Any]]:
-    """One list per request, in the queryset's order, header first."""
+    """One list per request, in the queryset's order, header first; times in `zone`."""
     yield list(HEADER)
     rows = queryset.values_list(*REQUEST_COLUMNS).iterator(chunk_size=chunk_size)
     for chunk in _chunks(rows, chunk_size):
         ids = [row[0] for row in chunk]
-        targets, calls, decisions = _target_labels(ids), _call_facts(ids), _decisions(ids)
+        targets, calls, decisions = _target_labels(ids), _call_facts(ids), _decisions(ids, zone)
         for pk, submitted_at, *fields in chunk:
             call_count, references = calls.get(pk, (0, []))
             yield [
                 pk,
-                timezone.localtime(submitted_at).isoformat(),
+                submitted_at.astimezone(zone).isoformat(),
                 *(csv_safe(value) for value in fields),
                 csv_safe(_summary(targets.get(pk, []))),
                 call_count,
@@ -188,10 +195,12 @@ def _csv_lines(rows: Iterator[list[Any]], *, lines_per_write: int) -> Iterator[s
         yield "".join(buffer)
 
 
-def stream_resend_requests_csv(queryset: QuerySet[ResendRequest]) -> StreamingHttpResponse:
-    filename = f"resend-requests-{timezone.now():%Y%m%d-%H%M%S}.csv"
+def stream_resend_requests_csv(
+    queryset: QuerySet[ResendRequest], *, zone: tzinfo
+) -> StreamingHttpResponse:
+    filename = f"resend-requests-{timezone.now().astimezone(zone):%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(
-        _csv_lines(resend_request_rows(queryset), lines_per_write=200),
+        _csv_lines(resend_request_rows(queryset, zone=zone), lines_per_write=200),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -6,6 +6,7 @@ from .metrics import CallCount, CallCountChange, SharedCounter
 from .mirrors import LineItem, Order, ReturnInventory
 from .review import ReviewDecision, ReviewNotice
 from .saved_filter import SavedFilter
+from .staff import StaffProfile
 from .webhooks import WebhookEvent
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "ReviewNotice",
     "SavedFilter",
     "SharedCounter",
+    "StaffProfile",
     "WebhookEvent",
 ]

@@ -82,6 +82,20 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def shown_time(moment: datetime | None) -> str:
+    """A provider's time as a person reads it: in the current time zone (the staff member's, in
+    a request), 24-hour, with the zone's abbreviation. Naive times are taken as UTC."""
+    if moment is None:
+        return "-"
+    from django.utils import timezone
+
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return f"{timezone.localtime(aware):%Y-%m-%d %H:%M:%S %Z}"
+    except OverflowError:  # year 9999 pushed past the end by the zone's offset
+        return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 def json_body(response: requests.Response) -> Any:
     """The response body parsed as JSON, or None when it is empty or not JSON."""
     if not response.content:

@@ -6,15 +6,16 @@ names), then one GROUP BY day over the period that counts every series at once (
 per outcome, provider, reason bucket and agent bucket), so the rows are read once and the answer
 is one line per day. The period is a range on submitted_at, which request_submitted_idx serves.
 
-A resend is counted on the day it was submitted (UTC, the site's time zone), under the state it
-is in now.
+A resend is counted on the day it was submitted in the time zone of whoever reads the report
+(the current one unless `zone` is given: a New York manager's day runs from 05:00 UTC), under
+the state it is in now.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -123,16 +124,22 @@ class Report:
 
 
 def resend_report(
-    *, period: int = DEFAULT_PERIOD, provider: str = "", today: date | None = None
+    *,
+    period: int = DEFAULT_PERIOD,
+    provider: str = "",
+    today: date | None = None,
+    zone: tzinfo | None = None,
 ) -> Report:
-    """Resends submitted on the last `period` days (today included), for one provider or all."""
+    """Resends submitted on the last `period` days (today included) of `zone` (the current time
+    zone by default), for one provider or all."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
     if provider and provider not in Provider.values:
         raise ValueError(f"unknown provider {provider!r}")
-    today = today or timezone.localdate()
+    zone = zone or timezone.get_current_timezone()
+    today = today or timezone.localdate(timezone=zone)
     days = tuple(today - timedelta(days=n) for n in range(period - 1, -1, -1))
-    rows = resends_submitted_between(first_day=days[0], last_day=today)
+    rows = resends_submitted_between(first_day=days[0], last_day=today, zone=zone)
     if provider:
         rows = rows.filter(account__provider=provider)
 
@@ -143,7 +150,7 @@ def resend_report(
         "agent": _agent_buckets(rows),
     }
     buckets = [b for group in groups.values() for b in group]
-    counts = dict(zip(buckets, _daily_counts(rows, buckets, days), strict=True))
+    counts = dict(zip(buckets, _daily_counts(rows, buckets, days, zone), strict=True))
 
     def breakdown(name: str) -> Breakdown:
         series = (Series(b.key, b.label, counts[b]) for b in groups[name])
@@ -160,10 +167,14 @@ def resend_report(
     )
 
 
-def resends_submitted_between(*, first_day: date, last_day: date) -> QuerySet[ResendRequest]:
-    """Resends submitted on these days (inclusive, in the current time zone): a range scan."""
-    start = timezone.make_aware(datetime.combine(first_day, time.min))
-    end = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+def resends_submitted_between(
+    *, first_day: date, last_day: date, zone: tzinfo | None = None
+) -> QuerySet[ResendRequest]:
+    """Resends submitted on these days (inclusive, in `zone`, by default the current time zone):
+    a range scan. A day is midnight to midnight there, 23 or 25 hours long across a DST change."""
+    zone = zone or timezone.get_current_timezone()
+    start = datetime.combine(first_day, time.min, tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
     return ResendRequest.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
 
 
@@ -217,11 +228,16 @@ def _agent_buckets(rows: QuerySet[ResendRequest]) -> list[Bucket]:
 
 
 def _daily_counts(
-    rows: QuerySet[ResendRequest], buckets: Sequence[Bucket], days: Sequence[date]
+    rows: QuerySet[ResendRequest],
+    buckets: Sequence[Bucket],
+    days: Sequence[date],
+    zone: tzinfo,
 ) -> list[tuple[int, ...]]:
-    """Each bucket's resends on each day: one GROUP BY day, with a filtered count per bucket."""
+    """Each bucket's resends on each local day: one GROUP BY day (the database turns each time
+    into `zone`'s date), with a filtered count per bucket."""
     columns = {f"n{i}": Count("id", filter=b.where) for i, b in enumerate(buckets)}
-    per_day = rows.annotate(day=TruncDate("submitted_at")).values("day").annotate(**columns)
+    local_day = TruncDate("submitted_at", tzinfo=zone)
+    per_day = rows.annotate(day=local_day).values("day").annotate(**columns)
     found: dict[date, Any] = {row["day"]: row for row in per_day.order_by()}
     none: dict[str, Any] = {}
     return [

@@ -131,7 +131,7 @@ def _already_settled(call: ProviderCall) -> str:
         return f"This call is no longer in review (it is {call.get_state_display().lower()})."
     return (
         f"{last.decided_by.get_username()} already decided at "
-        f"{timezone.localtime(last.decided_at):%Y-%m-%d %H:%M} UTC: {last.get_decision_display()}."
+        f"{timezone.localtime(last.decided_at):%Y-%m-%d %H:%M %Z}: {last.get_decision_display()}."
     )
 
 

@@ -1,8 +1,10 @@
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from ..presentation import STATE_TONES
+from ..times import parse_time
 
 register = template.Library()
 
@@ -22,3 +24,18 @@ def get_item(mapping: dict[Any, Any], key: Any) -> Any:
 def is_in(value: Any, container: Any) -> bool:
     """Whether `value` is among `container`'s values, comparing as text (form data is text)."""
     return str(value) in {str(v) for v in container or []}
+
+
+@register.filter
+def local_time(value: Any) -> Any:
+    """A stored ISO 8601 time ("2026-01-01T05:00:00+00:00", a bulk filter's bound or window) in
+    the current time zone, as the pages show times; any other value as it is."""
+    if not isinstance(value, str) or "T" not in value:
+        return value
+    moment = parse_time(value)
+    if moment is None:
+        return value
+    try:
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
+    except OverflowError:  # year 9999 pushed past the end by the zone's offset
+        return value

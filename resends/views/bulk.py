@@ -31,7 +31,7 @@ from .common import (
     render_page_or_partial,
     signed_in_user,
 )
-from .forms import UTCDateTimeField
+from .forms import LocalDateTimeField, in_time_zone
 
 TEMPLATE = "resends/bulk_job.html"
 
@@ -39,13 +39,13 @@ TEMPLATE = "resends/bulk_job.html"
 class BulkJobForm(forms.Form):
     kind = forms.ChoiceField(choices=BulkKind.choices, label="What to do")
     status = forms.CharField(required=False, max_length=100, label="Order status (optional)")
-    updated_from = UTCDateTimeField(required=False, label="Orders updated from (UTC)")
-    updated_to = UTCDateTimeField(required=False, label="Orders updated before (UTC)")
-    start_at = UTCDateTimeField(required=False, label="Window start (UTC)")
-    end_at = UTCDateTimeField(required=False, label="Window end (UTC)")
+    updated_from = LocalDateTimeField(required=False, label="Orders updated from")
+    updated_to = LocalDateTimeField(required=False, label="Orders updated before")
+    start_at = LocalDateTimeField(required=False, label="Window start")
+    end_at = LocalDateTimeField(required=False, label="Window end")
     warehouse_id = forms.ChoiceField(required=False, label="Warehouse")
-    created_from = UTCDateTimeField(required=False, label="Items received from (UTC)")
-    created_to = UTCDateTimeField(required=False, label="Items received before (UTC)")
+    created_from = LocalDateTimeField(required=False, label="Items received from")
+    created_to = LocalDateTimeField(required=False, label="Items received before")
     sku = forms.CharField(required=False, max_length=100, label="SKU (optional)")
     rma = forms.CharField(required=False, max_length=64, label="RMA (optional)")
     service_type = forms.CharField(
@@ -65,6 +65,9 @@ class BulkJobForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # times are typed in the staff member's zone
+            if isinstance(field, LocalDateTimeField):
+                field.label = in_time_zone(str(field.label))
         codes = rules.chargebee_reason_codes()
         cast(forms.ChoiceField, self.fields["reason_code"]).choices = [
             ("", "—"),
@@ -88,7 +91,9 @@ class BulkJobForm(forms.Form):
         for name, value in saved.criteria.items():
             if name in cls.base_fields:
                 field = cls.base_fields[name]
-                initial[name] = parse_time(value) if isinstance(field, UTCDateTimeField) else value
+                initial[name] = (
+                    parse_time(value) if isinstance(field, LocalDateTimeField) else value
+                )
         return initial
 
     def clean(self) -> dict[str, Any]:

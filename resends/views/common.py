@@ -133,7 +133,7 @@ def after_submit(request: HttpRequest, submitted: Submitted) -> HttpResponse:
         messages.warning(
             request,
             f"The same resend was already submitted by {resend.submitted_by.get_username()} "
-            f"at {when:%H:%M} UTC; here it is instead of a second one.",
+            f"at {when:%H:%M %Z}; here it is instead of a second one.",
         )
     url = reverse("resends:request", args=[resend.public_id])
     if is_htmx(request):

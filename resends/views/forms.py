@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from django import forms
+from django.utils import timezone
 
 from .. import rules
+from ..checks import chargebee_today
 from ..inputs import DATES_ALLOWED, parse_id, within_dates
 from ..models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
 from ..models.audit import RequestState, ResendKind
@@ -138,6 +140,10 @@ class ChargebeeResendForm(forms.Form):
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["shipping_date"].help_text = (
+            "Leave empty to ship as soon as possible. A day as Chargebee counts it, in UTC "
+            f"whatever your time zone (today there: {chargebee_today():%Y-%m-%d})."
+        )
         self.order = order
         self.lines = list(order.line_items.all())
         codes = rules.chargebee_reason_codes()
@@ -278,28 +284,40 @@ class JunctionOrdersForm(forms.Form):
         return [t for t in ID_SPLIT.split(self.cleaned_data["order_ids"]) if t]
 
 
-class UTCDateTimeField(forms.DateTimeField):
-    """A browser datetime-local value, read as UTC (the console shows every time in UTC)."""
+class LocalDateTimeField(forms.DateTimeField):
+    """A browser datetime-local value, read in the staff member's time zone (the current one,
+    which resends.middleware sets) and returned in UTC; shown back in that zone. A time the zone
+    skips or repeats (a daylight-saving change) is a form error, not a guess."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
     def to_python(self, value: Any) -> datetime | None:
-        result = super().to_python(value)
-        if result is not None:
-            if not within_dates(result):
-                raise forms.ValidationError(f"Enter {DATES_ALLOWED}.", code="out_of_range")
-            result = result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
-        return result
+        result = super().to_python(value)  # aware: Django reads a naive value in the current zone
+        if result is None:
+            return None
+        if not within_dates(result):  # before astimezone, which year 9999 could overflow
+            raise forms.ValidationError(f"Enter {DATES_ALLOWED}.", code="out_of_range")
+        return result.astimezone(UTC)
+
+
+def in_time_zone(label: str) -> str:
+    """A time field's label naming the zone its value is read in: "Start (Europe/Berlin)"."""
+    return f"{label} ({timezone.get_current_timezone_name()})"
 
 
 class JunctionWindowForm(forms.Form):
     token = TokenField()
     account = ActiveAccountField(queryset=accounts(Provider.JUNCTION), empty_label=None)
-    start = UTCDateTimeField(label="Start (UTC)")
-    end = UTCDateTimeField(label="End (UTC)", required=False, help_text="Empty means now.")
+    start = LocalDateTimeField(label="Start")
+    end = LocalDateTimeField(label="End", required=False, help_text="Empty means now.")
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["start"].label = in_time_zone("Start")
+        self.fields["end"].label = in_time_zone("End")
 
 
 class RequestListForm(forms.Form):

@@ -102,7 +102,7 @@ def _provider_context(
         form.fields["reference"].label = label
     else:
         form.fields.pop("reference")
-    return {"evidence": evidence, "form": form}
+    return {"evidence": evidence, "fetched_at": _fetched_at(evidence), "form": form}
 
 
 @require_GET
@@ -181,9 +181,10 @@ def review_decide(request: HttpRequest, call_id: int) -> HttpResponse:
 
 def _fetched_at(evidence: dict[str, Any]) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(evidence.get("fetched_at")))
+        moment = datetime.fromisoformat(str(evidence.get("fetched_at")))
     except ValueError:
         return None
+    return moment if moment.tzinfo else None
 
 
 def _done(settled: services.Settled) -> str:

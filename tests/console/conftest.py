@@ -134,6 +134,7 @@ def targets(
         "bulk-progress": (reverse("resends:bulk-progress", args=[job.public_id]), HTMX),
         "bulk-action": (reverse("resends:bulk-action", args=[job.public_id, "pause"]), {}),
         "reports": (reverse("resends:reports"), {}),
+        "time-zone": (reverse("resends:time-zone"), {}),
         "review-queue": (reverse("resends:review-queue"), {}),
         "review": (reverse("resends:review", args=[call.pk]), {}),
         "review-provider": (reverse("resends:review-provider", args=[call.pk]), HTMX),

@@ -265,8 +265,9 @@ def test_the_page_takes_a_bounded_number_of_queries(
     client: Client, manager: User, week: list[ResendRequest], django_assert_max_num_queries: Any
 ) -> None:
     signed_in(client, manager)
-    # The session, the user and their permissions (4), the report (4), the session saved (3).
-    with django_assert_max_num_queries(11):
+    # The session, the user and their permissions (4), their time zone (1), the report (4), the
+    # session saved (3).
+    with django_assert_max_num_queries(12):
         assert client.get(URL).status_code == 200
 
 

@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from resends.models.staff import time_zone_names
 from resends.roles import AGENTS, MANAGERS, ensure_roles
+from resends.services.staff import staff_time_zone_set
 
 # role -> (group, staff): managers audit in the admin, so they are staff; agents use the console.
 ROLES = {"agent": (AGENTS, False), "manager": (MANAGERS, True)}
@@ -51,6 +53,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--update", action="store_true", help="The user exists: change its role."
         )
+        parser.add_argument(
+            "--time-zone",
+            metavar="ZONE",
+            help="The user's time zone, an IANA name such as Europe/Berlin (default: "
+            "STAFF_TIME_ZONE until they choose one).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -64,6 +72,11 @@ class Command(BaseCommand):
             raise CommandError(f"No user {username} to update.")
         if options["keep_password"] and not existing:
             raise CommandError("--keep-password is for --update only.")
+        zone = options.get("time_zone")
+        if zone is not None and zone not in time_zone_names():
+            raise CommandError(
+                f"{zone[:64]!r} is not a time zone: use an IANA name (Europe/Berlin)."
+            )
 
         user = existing or User(username=username)
         user.email = options["email"] or user.email
@@ -85,6 +98,8 @@ class Command(BaseCommand):
             user.save()
             user.groups.remove(*Group.objects.filter(name__in=[g for g, _ in ROLES.values()]))
             user.groups.add(Group.objects.get(name=group_name))
+            if zone is not None:
+                staff_time_zone_set(user=user, time_zone=zone)
         verb = "Updated" if existing else "Created"
         self.stdout.write(f"{verb} {options['role']} {username}.")
 

@@ -44,7 +44,7 @@ from ..base import (
     Verdict,
 )
 from ..errors import invalid_request
-from ..parsing import as_int
+from ..parsing import as_int, shown_time
 from .client import MAX_RESENDS_PER_ORDER, ChargebeeClient, ChargebeeOrder
 from .mirror import order_record
 
@@ -223,7 +223,7 @@ class ChargebeeAdapter(ProviderAdapter):
                     ("Status", original.status or "-"),
                     ("Resent", original.resent_status or "not resent"),
                     ("Resends", f"{original.resend_count} of {MAX_RESENDS_PER_ORDER}"),
-                    ("Updated", _when(original.updated_at)),
+                    ("Updated", shown_time(original.updated_at)),
                     ("Lines", _lines(original)),
                 ),
             )
@@ -246,7 +246,7 @@ class ChargebeeAdapter(ProviderAdapter):
                 ProviderRecord(
                     f"Resend order {resend.id}",
                     (
-                        ("Created", _when(resend.created_at)),
+                        ("Created", shown_time(resend.created_at)),
                         ("Since our first attempt", "yes" if recent else "no, earlier"),
                         ("Reason", resend.resend_reason or "-"),
                         ("Status", resend.status or "-"),
@@ -258,7 +258,7 @@ class ChargebeeAdapter(ProviderAdapter):
             )
         summary = (
             f"Order {original.id} has {original.resend_count} resend(s); {matching} created since "
-            f"our first attempt ({first_sent_at:%Y-%m-%d %H:%M} UTC) with our lines"
+            f"our first attempt ({shown_time(first_sent_at)}) with our lines"
             + (f" and reason “{request.reason}”." if request.reason else ".")
         )
         return ProviderState(summary, tuple(records))
@@ -351,10 +351,6 @@ class ChargebeeAdapter(ProviderAdapter):
             f"{', '.join(others) or 'none'}.",
             asked=tuple(asked),
         )
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
 
 
 def _lines(order: ChargebeeOrder) -> str:

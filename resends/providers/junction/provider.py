@@ -33,6 +33,7 @@ from ..base import (
     Verdict,
 )
 from ..errors import invalid_request
+from ..parsing import shown_time
 from .client import JunctionClient, JunctionOrder
 from .mirror import order_record
 
@@ -53,10 +54,6 @@ def _aware(moment: datetime) -> datetime:
 def _newer(order: JunctionOrder, since: datetime) -> bool:
     last = order.last_event
     return bool(last and last.created_at and last.created_at > since)
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
 
 
 def _moment(payload: dict[str, Any], name: str) -> datetime | None:
@@ -179,9 +176,9 @@ class JunctionAdapter(ProviderAdapter):
                     f"Order {order.id}",
                     (
                         ("Latest event", last.status if last else "-"),
-                        ("Latest event at", _when(last.created_at if last else None)),
+                        ("Latest event at", shown_time(last.created_at if last else None)),
                         ("Newer than our first attempt", "yes" if _newer(order, since) else "no"),
-                        ("Updated", _when(order.updated_at)),
+                        ("Updated", shown_time(order.updated_at)),
                         ("Patient", order.patient_name or "-"),
                     ),
                 )

@@ -38,7 +38,7 @@ from ..base import (
     Verdict,
 )
 from ..errors import invalid_request
-from ..parsing import as_int
+from ..parsing import as_int, shown_time
 from .client import MAX_PAGE_SIZE, ResendRecord, ReturnHelperClient
 
 CREATE_RESEND = "returnhelper.create_resend"
@@ -244,7 +244,7 @@ def _record(record: ResendRecord, *, matches: bool) -> ProviderRecord:
         f"Resend {record.resend_id} ({record.resend_number or 'no number yet'})",
         (
             ("Status", record.status or str(record.status_code)),
-            ("Created", f"{record.created_at:%Y-%m-%d %H:%M:%S} UTC" if record.created_at else "-"),
+            ("Created", shown_time(record.created_at)),
             ("Items", ", ".join(str(i) for i in record.inventory_ids) or "-"),
             ("Ship to", ", ".join(s.name for s in record.shipments if s.name) or "-"),
             ("Tracking", record.tracking_number or "-"),
