@@ -321,3 +321,18 @@ def test_a_job_held_by_the_rate_budget_says_so(
         r"nothing is sent to it for another (\d+) s\.",
         words,
     ), words
+
+
+def test_a_resend_of_a_paused_job_says_the_job_is_paused(
+    mona: Client, chargebee_job: BulkJob
+) -> None:
+    bulk_run.advance(chargebee_job.pk)  # its first window, not sent yet
+    resend = chargebee_job.requests.first()
+    assert resend is not None
+    assert 'id="job-paused"' not in pages(mona, resend)[0]
+    bulk_run.pause(chargebee_job)
+    for page in pages(mona, resend):
+        assert "Its bulk job is paused: nothing more is sent until a manager resumes it." in (
+            squash(page)
+        )
+        assert reverse("resends:bulk-job", args=[chargebee_job.public_id]) in page
