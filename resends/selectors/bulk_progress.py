@@ -175,8 +175,8 @@ def _worker(job: BulkJob) -> Waiting | None:
         )
         return Waiting("worker", words, stepped)
     calls = ProviderCall.objects.filter(request__bulk_job=job)
-    if calls.filter(state=CallState.IN_FLIGHT).exists():
-        return None
+    if calls.filter(Q(state=CallState.IN_FLIGHT) | Q(updated_at__gte=quiet)).exists():
+        return None  # some of its calls are being sent, or were a moment ago
     due = calls.filter(state=CallState.PENDING, created_at__lt=quiet).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=quiet)
     )

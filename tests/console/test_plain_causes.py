@@ -336,3 +336,20 @@ def test_a_resend_of_a_paused_job_says_the_job_is_paused(
             squash(page)
         )
         assert reverse("resends:bulk-job", args=[chargebee_job.public_id]) in page
+
+
+def test_a_running_job_whose_due_resends_nobody_sends_says_so(
+    mona: Client, chargebee_job: BulkJob
+) -> None:
+    bulk_run.advance(chargebee_job.pk)  # its first window: due, and (no worker here) not sent
+    calls = ProviderCall.objects.filter(request__bulk_job=chargebee_job)
+    assert job_waiting(mona, chargebee_job) == ("", "")  # written a moment ago: give it time
+    long_ago = timezone.now() - timedelta(minutes=1)
+    calls.update(created_at=long_ago, updated_at=long_ago)
+    cause_, words = job_waiting(mona, chargebee_job)
+    count = calls.count()
+    assert cause_ == "worker"
+    assert words.startswith(
+        f"Waiting for a worker: {count} resend{'s are' if count > 1 else ' is'} due and none is "
+        "being sent"
+    )
