@@ -9,6 +9,8 @@ It sits below the engine and the services and imports only rules, roles and mode
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -19,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import rules
+from .inputs import parse_id
 from .models import (
     BulkJob,
     BulkState,
@@ -30,8 +33,9 @@ from .models import (
     ResendTarget,
     ReturnInventory,
 )
-from .models.audit import BULK_CHANNELS, CallState, RequestState
+from .models.audit import BULK_CHANNELS, CallState, RequestState, ResendKind
 from .roles import can_audit
+from .times import iso_z
 
 Op = ProviderCall.Operation
 OPEN_CALL_STATES = (
@@ -264,6 +268,72 @@ def inventories_in_progress(
     if excluding_job is not None:
         targets = targets.exclude(request__bulk_job=excluding_job)
     return _in_progress(targets, "inventory_id")
+
+
+# --- the same resend, submitted moments ago (a second one is not sent) -----------------------
+# Two submits are the same resend when they resend the same thing (not why or how): the same
+# kind on the same account with the same content below. While the first is in progress, or for
+# rules.DUPLICATE_WINDOW after it succeeded, a submit of the same content returns the first
+# (services/requests.py), and the preview names it and offers no Submit (selectors/preview.py).
+def chargebee_kind(lines: Sequence[Any] | None) -> str:
+    return ResendKind.CHARGEBEE_PARTIAL if lines else ResendKind.CHARGEBEE_FULL
+
+
+def chargebee_same_as(order_id: str, lines: Iterable[tuple[str, int]]) -> list[Any]:
+    """An order and its (line id, quantity) pairs; none for a full resend."""
+    return [order_id, sorted((line_id, int(quantity)) for line_id, quantity in lines)]
+
+
+def junction_orders_same_as(ids: Iterable[str]) -> list[str]:
+    return sorted(ids)
+
+
+def junction_window_same_as(start: datetime, end: datetime) -> list[str]:
+    """The window's ends as sent."""
+    return [iso_z(start), iso_z(end)]
+
+
+def returnhelper_ids(external_ids: Iterable[str]) -> list[int]:
+    """Return Helper's inventory ids as sent: numbers, in order (one that is not a number is
+    refused by rules.returnhelper_group_problems)."""
+    return sorted(filter(None, (parse_id(i) for i in external_ids)))
+
+
+def returnhelper_same_as(ids: Sequence[int]) -> list[int]:
+    return list(ids)
+
+
+def fingerprint(account: ProviderAccount, kind: str, content: Any) -> str:
+    canonical = json.dumps([account.pk, kind, content], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def still_the_same() -> Q:
+    """Requests a submit of the same content lands on: in progress, or succeeded moments ago."""
+    recent = timezone.now() - rules.DUPLICATE_WINDOW
+    return ~Q(state__in=ResendRequest.FINAL_STATES) | Q(
+        state=RequestState.SUCCEEDED, submitted_at__gte=recent
+    )
+
+
+def same_resends(accounts: Iterable[int], prints: Iterable[str]) -> dict[str, ResendRequest]:
+    """The newest such request of each fingerprint, with who submitted it."""
+    found: dict[str, ResendRequest] = {}
+    rows = (
+        ResendRequest.objects.filter(account__in=set(accounts), fingerprint__in=set(prints))
+        .filter(still_the_same())
+        .select_related("submitted_by")
+        .order_by("-submitted_at")
+    )
+    for row in rows:
+        found.setdefault(row.fingerprint, row)
+    return found
+
+
+def same_resend(account: ProviderAccount, kind: str, content: Any) -> ResendRequest | None:
+    """The request a submit of this content would return instead of sending it again."""
+    print_ = fingerprint(account, kind, content)
+    return same_resends([account.pk], [print_]).get(print_)
 
 
 # --- cancel and retry of a finished resend ----------------------------------------------------

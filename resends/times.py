@@ -28,3 +28,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return parsed if within_dates(parsed) else None
+
+
+def iso_z(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as the providers are sent times (and as fingerprints hold them)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -71,6 +71,23 @@ class BulkPreview:
         }
 
     @property
+    def nothing_to_send(self) -> str:
+        """Why a job of this preview would send nothing ('' when it would send something): a
+        job is not made for nothing (bulk_jobs.create_job refuses it; the page offers no
+        "Create job")."""
+        if self.requests:
+            return ""
+        if not self.matched:
+            return f"Nothing would be sent: no {self.unit} match this filter."
+        why = "; ".join(f"{n} {reason}" for reason, n, _ in self.skip_rows)
+        left_out = f"all {self.matched} matching {self.unit} are left out"
+        return (
+            f"Nothing would be sent: {left_out} ({why})."
+            if why
+            else f"Nothing would be sent: {left_out}."
+        )
+
+    @property
     def unit(self) -> str:
         """What the job goes through: return items for Return Helper, orders otherwise."""
         return "items" if self.kind == BulkKind.RETURNHELPER_INVENTORIES else "orders"

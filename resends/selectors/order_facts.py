@@ -10,8 +10,17 @@ from django.db.models import Prefetch, Sum
 
 from .. import rules
 from ..checks import chargebee_open_calls
-from ..models import LineItem, Order, ProviderCall, ResendRequest, ResendTarget, ReturnInventory
+from ..models import (
+    CallAttempt,
+    LineItem,
+    Order,
+    ProviderCall,
+    ResendRequest,
+    ResendTarget,
+    ReturnInventory,
+)
 from ..models.audit import RequestState
+from ..presentation import LAST_ERROR_FIELDS
 
 IN_PROGRESS = tuple(s for s in RequestState if s not in ResendRequest.FINAL_STATES)
 
@@ -73,6 +82,8 @@ def timeline(order: Order, limit: int = 50) -> list[ResendRequest]:
         .select_related("submitted_by", "account")
         .prefetch_related(
             Prefetch("calls", queryset=ProviderCall.objects.order_by("id")),
+            # What presentation.last_error reads (the class of trouble, and when).
+            Prefetch("calls__attempt_rows", queryset=CallAttempt.objects.only(*LAST_ERROR_FIELDS)),
         )
         .order_by("-submitted_at")[:limit]
     )

@@ -2,6 +2,8 @@
 
 The preview and the submit run the same checks (checks.py, on rules.py), so what
 the agent saw is what the submit enforces, and the call re-checks again before it leaves.
+That includes the same resend submitted moments ago or still in progress (checks.same_resend):
+the preview names it, with who and when, where a submit would land on it instead of sending.
 """
 
 from __future__ import annotations
@@ -13,8 +15,19 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from .. import rules
-from ..checks import chargebee_check, returnhelper_check
-from ..models import LineItem, Order, ProviderAccount, ReturnInventory
+from ..checks import (
+    chargebee_check,
+    chargebee_kind,
+    chargebee_same_as,
+    junction_orders_same_as,
+    junction_window_same_as,
+    returnhelper_check,
+    returnhelper_ids,
+    returnhelper_same_as,
+    same_resend,
+)
+from ..models import LineItem, Order, ProviderAccount, ResendRequest, ReturnInventory
+from ..models.audit import ResendKind
 
 
 @dataclass
@@ -31,10 +44,12 @@ class Preview:
     items: list[Item]
     requests: list[str]
     problems: list[rules.Problem] = field(default_factory=list)
+    # The same resend, submitted moments ago or still in progress: a submit would land on it.
+    earlier: ResendRequest | None = None
 
     @property
     def blocked(self) -> bool:
-        return any(p.blocking for p in self.all_problems)
+        return self.earlier is not None or any(p.blocking for p in self.all_problems)
 
     @property
     def all_problems(self) -> list[rules.Problem]:
@@ -95,7 +110,14 @@ def chargebee(
     request = f"POST /api/v2/orders/{order.external_id}/resend"
     if extras:
         request += " (" + ", ".join(extras) + ")"
-    return Preview(order.account, summary, list(items.values()), [request], general)
+    earlier = same_resend(
+        order.account,
+        chargebee_kind(lines),
+        chargebee_same_as(
+            order.external_id, [(line.external_id, qty) for line, qty in lines or []]
+        ),
+    )
+    return Preview(order.account, summary, list(items.values()), [request], general, earlier)
 
 
 def junction_orders(account: ProviderAccount, raw_ids: Sequence[str]) -> Preview:
@@ -118,7 +140,12 @@ def junction_orders(account: ProviderAccount, raw_ids: Sequence[str]) -> Preview
     batches = rules.junction_batches(ids)
     requests = [f"POST /v3/order/resend_events with {len(batch)} order id(s)" for batch in batches]
     summary = f"Replay the latest webhook event for {len(ids)} Junction order(s)"
-    return Preview(account, summary, items, requests, problems)
+    earlier = (
+        same_resend(account, ResendKind.JUNCTION_ORDERS, junction_orders_same_as(ids))
+        if ids
+        else None
+    )
+    return Preview(account, summary, items, requests, problems, earlier)
 
 
 def junction_window(
@@ -137,7 +164,11 @@ def junction_window(
                 f"POST /v3/order/resend_events start_at={a:%Y-%m-%dT%H:%MZ} end_at={b:%Y-%m-%dT%H:%MZ}"
             )
     summary = "Replay Junction webhook events for orders updated in a window"
-    return Preview(account, summary, items, requests, problems)
+    earlier = None
+    if start is not None and end is not None:  # without an end, a submit's window ends then
+        same_as = junction_window_same_as(start, end)
+        earlier = same_resend(account, ResendKind.JUNCTION_WINDOW, same_as)
+    return Preview(account, summary, items, requests, problems, earlier)
 
 
 def returnhelper(
@@ -167,4 +198,8 @@ def returnhelper(
     )
     summary = f"Return Helper resend of {len(inventories)} item(s) to {to or '…'}"
     request = f"POST /Resend/createResend (service {shipment.get('shipmentServiceType') or '…'})"
-    return Preview(account, summary, list(items.values()), [request], general)
+    ids = returnhelper_ids(inv.external_id for inv in inventories)
+    earlier = (
+        same_resend(account, ResendKind.RETURNHELPER, returnhelper_same_as(ids)) if ids else None
+    )
+    return Preview(account, summary, list(items.values()), [request], general, earlier)

@@ -42,6 +42,7 @@ def create_job(
     saved_filter: SavedFilter | None = None,
 ) -> tuple[BulkJob, bool]:
     """(job, created). A schedule's second tick for the same slot returns the first job.
+    A job that would send nothing is refused (a schedule's tick records it all the same).
     `service_type` is the Return Helper shipment service type, checked against the warehouse;
     `saved_filter` is the saved filter the criteria were copied from (recorded with the job)."""
     if saved_filter is not None and (saved_filter.kind, saved_filter.account_id) != (
@@ -66,6 +67,9 @@ def create_job(
         if existing:
             return existing, False
     counted = preview(kind, account, criteria, service_type=service_type)
+    if counted.nothing_to_send and channel != "schedule":
+        # A schedule's tick still records its run (a job that finishes at once, showing why).
+        raise RuleViolation([rules.Problem("criteria", counted.nothing_to_send)])
     if dry_run:
         state = BulkState.DRY_RUN
     elif counted.requests > approval_threshold():

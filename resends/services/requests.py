@@ -5,14 +5,12 @@ a bulk job's window is written in a few statements whatever its size (create_req
 A repeated submit of the same intent returns the first request instead of making another:
 - the same form token (double click, browser retry) hits the unique `intent_key`;
 - the same content from another tab or agent matches `fingerprint` while the first is still in
-  progress or succeeded recently (rules.DUPLICATE_WINDOW).
+  progress or succeeded recently (checks.same_resends, which the preview asks too).
 Every kind of resend (submit.py), a retry (retry.py) and a bulk job's items go through here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +18,9 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from .. import doorbell, rules
+from ..checks import fingerprint, same_resends
 from ..models import ProviderAccount, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import Lane, RequestState, lane_of
 from ..rules import RuleViolation
@@ -41,11 +38,6 @@ class PlannedCall:
     operation: str
     subject: str
     payload: dict[str, Any]
-
-
-def fingerprint(account: ProviderAccount, kind: str, content: Any) -> str:
-    canonical = json.dumps([account.pk, kind, content], sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def already_submitted(intent_key: str) -> Submitted | None:
@@ -100,19 +92,8 @@ def create_requests(intents: Sequence[Intent]) -> list[Outcome]:
     existing = ResendRequest.objects.in_bulk(
         [i.intent_key for i in intents], field_name="intent_key"
     )
-    recent = timezone.now() - rules.DUPLICATE_WINDOW
-    same_content: dict[str, ResendRequest] = {}
-    for row in (
-        ResendRequest.objects.filter(
-            account__in={intent.account.pk for intent in intents}, fingerprint__in=set(prints)
-        )
-        .filter(
-            ~Q(state__in=ResendRequest.FINAL_STATES)
-            | Q(state=RequestState.SUCCEEDED, submitted_at__gte=recent)
-        )
-        .order_by("-submitted_at")
-    ):
-        same_content.setdefault(row.fingerprint, row)
+    # The rule the preview shows too (checks.same_resends): one place, so the two agree.
+    same_content = same_resends({intent.account.pk for intent in intents}, prints)
     fresh: list[tuple[int, list[rules.Problem]]] = []
     first_of_print: dict[str, int] = {}
     for n, intent in enumerate(intents):

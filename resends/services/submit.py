@@ -16,11 +16,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import rules
-from ..checks import chargebee_check, returnhelper_check
-from ..inputs import parse_id
+from ..checks import (
+    chargebee_check,
+    chargebee_kind,
+    chargebee_same_as,
+    junction_orders_same_as,
+    junction_window_same_as,
+    returnhelper_check,
+    returnhelper_ids,
+    returnhelper_same_as,
+)
 from ..models import LineItem, Order, ProviderAccount, ProviderCall, ResendTarget, ReturnInventory
 from ..models.audit import Channel, ResendKind
 from ..rules import RuleViolation
+from ..times import iso_z
 from .requests import Intent, PlannedCall, Submitted, already_submitted, create_request
 
 Op = ProviderCall.Operation
@@ -58,24 +67,25 @@ def chargebee_intent(
     **fields: Any,
 ) -> Intent:
     """`order` locked by the caller; `in_flight`: its open resend calls, when already counted."""
-    partial = bool(lines)
     payload = chargebee_payload(order, lines, reason, shipping_date)
     targets = (
         [
             ResendTarget(order=order, line_item=line, quantity=qty, external_ref=line.external_id)
             for line, qty in lines or []
         ]
-        if partial
+        if lines
         else [ResendTarget(order=order, external_ref=order.external_id)]
     )
     return Intent(
         actor=actor,
         account=order.account,
-        kind=ResendKind.CHARGEBEE_PARTIAL if partial else ResendKind.CHARGEBEE_FULL,
+        kind=chargebee_kind(lines),
         intent_key=intent_key,
         channel=channel,
         selection=payload,
-        same_as=[payload["order_id"], sorted((x["id"], x["quantity"]) for x in payload["lines"])],
+        same_as=chargebee_same_as(
+            payload["order_id"], [(x["id"], x["quantity"]) for x in payload["lines"]]
+        ),
         targets=targets,
         calls=[PlannedCall(Op.CHARGEBEE_RESEND_ORDER, order.external_id, payload)],
         check=lambda: chargebee_check(
@@ -141,7 +151,7 @@ def junction_orders_intent(
         intent_key=intent_key,
         channel=channel,
         selection={"order_ids": ids},
-        same_as=sorted(ids),
+        same_as=junction_orders_same_as(ids),
         targets=[ResendTarget(order_id=known.get(i), external_ref=i) for i in ids],
         calls=[
             PlannedCall(
@@ -206,7 +216,7 @@ def submit_junction_window(
     end = end or now
     pieces = rules.split_window(start, end)
     calls = [
-        PlannedCall(Op.JUNCTION_RESEND_EVENTS, "", {"start_at": _iso(a), "end_at": _iso(b)})
+        PlannedCall(Op.JUNCTION_RESEND_EVENTS, "", {"start_at": iso_z(a), "end_at": iso_z(b)})
         for a, b in pieces
     ]
     with transaction.atomic():
@@ -217,18 +227,14 @@ def submit_junction_window(
                 kind=ResendKind.JUNCTION_WINDOW,
                 intent_key=intent_key,
                 channel=channel,
-                selection={"start_at": _iso(start), "end_at": _iso(end)},
-                same_as=[_iso(start), _iso(end)],
-                targets=[ResendTarget(external_ref=f"{_iso(start)}..{_iso(end)}"[:64])],
+                selection={"start_at": iso_z(start), "end_at": iso_z(end)},
+                same_as=junction_window_same_as(start, end),
+                targets=[ResendTarget(external_ref=f"{iso_z(start)}..{iso_z(end)}"[:64])],
                 calls=calls,
                 check=lambda: problems,
                 fields={"note": note, "window_start": start, "window_end": end, **fields},
             )
         )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- Return Helper --------------------------------------------------------------------------
@@ -245,8 +251,7 @@ def returnhelper_intent(
     **fields: Any,
 ) -> Intent:
     """`locked`: the items, locked by the caller, in pk order."""
-    # An id that is not a number is refused by returnhelper_group_problems (in `check`).
-    ids = sorted(filter(None, (parse_id(inv.external_id) for inv in locked)))
+    ids = returnhelper_ids(inv.external_id for inv in locked)
     payload = {"inventory_ids": ids, "shipment": shipment, "description": "", "remarks": note[:500]}
     return Intent(
         actor=actor,
@@ -255,7 +260,7 @@ def returnhelper_intent(
         intent_key=intent_key,
         channel=channel,
         selection={"inventory_ids": ids, "shipment": shipment},
-        same_as=ids,
+        same_as=returnhelper_same_as(ids),
         targets=[
             ResendTarget(inventory=inv, order_id=inv.order_id, external_ref=inv.external_id)
             for inv in locked

@@ -3,7 +3,9 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from ..presentation import STATE_TONES
+from ..models import ProviderCall
+from ..presentation import STATE_TONES, LastError
+from ..presentation import last_error as last_error_of
 from ..times import parse_time
 
 register = template.Library()
@@ -39,3 +41,9 @@ def local_time(value: Any) -> Any:
         return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
     except OverflowError:  # year 9999 pushed past the end by the zone's offset
         return value
+
+
+@register.filter
+def last_error(call: ProviderCall) -> LastError | None:
+    """The call's class of trouble and the time of its last error (presentation.last_error)."""
+    return last_error_of(call)

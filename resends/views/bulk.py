@@ -21,6 +21,7 @@ from ..models import BulkJob, BulkKind, BulkState, ProviderAccount, SavedFilter
 from ..rules import RuleViolation
 from ..selectors import bulk_selection
 from ..selectors.bulk_progress import progress as job_progress
+from ..selectors.bulk_progress import waiting_on
 from ..services import bulk_jobs, bulk_run, saved_filters
 from ..times import parse_time
 from .common import (
@@ -201,6 +202,7 @@ def _context(request: HttpRequest, job: BulkJob) -> dict[str, Any]:
     return {
         "job": job,
         "progress": progress,
+        "waiting": waiting_on(job),
         "live": job.state in (BulkState.QUEUED, BulkState.RUNNING, BulkState.PAUSED),
         "can_decide": (
             job.state == BulkState.AWAITING_APPROVAL
@@ -225,7 +227,9 @@ def bulk_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @manager_view
 def bulk_progress(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The live progress panel; 286 (stop polling) once the job can no longer change."""
-    job = get_object_or_404(BulkJob, public_id=public_id)
+    job = get_object_or_404(
+        BulkJob.objects.select_related("created_by", "account"), public_id=public_id
+    )
     if not is_htmx(request):
         return redirect("resends:bulk-job", public_id=public_id)
     context = _context(request, job)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from ..checks import actor_problems, cancel_problems, retry_problems
+from ..checks import actor_problems, cancel_problems, held_by, retry_problems
 from ..inputs import parse_id
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState, Channel
@@ -35,7 +35,7 @@ Op = ProviderCall.Operation
 def _load(public_id: UUID, *, whole_page: bool) -> ResendRequest:
     """The request with its calls; its targets too for the whole page (the polled status panel
     shows only the calls)."""
-    rows = ResendRequest.objects.select_related("account", "submitted_by", "retry_of")
+    rows = ResendRequest.objects.select_related("account", "submitted_by", "retry_of", "bulk_job")
     calls = Prefetch(
         "calls",
         queryset=ProviderCall.objects.select_related("requested_by")
@@ -69,6 +69,9 @@ def _status_context(request: HttpRequest, resend: ResendRequest) -> dict[str, An
         "can_cancel": cancellable and not refused,
         # Why a button that a manager (or the submitter) would see is not offered here.
         "held_back": refused[0].message if refused and (retryable or cancellable) else "",
+        # Its bulk job paused: what is not sent yet waits for a manager to resume the job.
+        "job_paused": not settled
+        and held_by(resend.bulk_job.state if resend.bulk_job else None) == "paused",
         "retry_token": new_token(),
     }
 

@@ -143,6 +143,9 @@ def test_a_bulk_replay_approved_by_a_second_manager_replays_each_order_once(  # 
     expect(page.locator(".messages")).to_contain_text("waits for another manager's approval")
     expect(page.locator("#job-state")).to_have_text("Awaiting approval")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator("#job-waiting")).to_contain_text(
+        "Waiting for approval: a manager other than mona must approve it"
+    )
     page.camera("awaiting-approval")
     # Forced (a crafted post): the server refuses the creator's own approval too.
     token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
@@ -245,6 +248,9 @@ def test_a_paused_bulk_replay_shows_honest_counts_and_resumes_to_the_end(  # typ
     assert 0 < len(sent) < len(expected), f"not a partial job: {len(sent)} sent"
     page.reload()
     expect(page.locator("#job-state")).to_have_text("Paused")
+    expect(page.locator("#job-waiting")).to_have_text(
+        "Paused: nothing more is sent until a manager resumes it."
+    )
     expect(done).to_have_text(str(len(sent)))
     expect(page.locator("#count-failed")).to_have_text("0")
     expect(page.locator("#count-remaining")).to_have_text(str(len(expected) - len(sent)))

@@ -183,9 +183,10 @@ def test_items_in_progress_elsewhere_are_skipped(sandbox, manager, agent) -> Non
         actor=agent, inventories=by_agent, shipment=shipment, countries=["usa"],
         service_types=["usps"], intent_key="agent-1",
     )  # fmt: skip
-    other_job = new_job(
-        manager, created_from=SINCE, created_to="2000-01-02T00:00:00Z", warehouse_id="11"
-    )
+    other_job = BulkJob.objects.create(  # another manager's job, running (its resend below)
+        created_by=manager, account=default_account("returnhelper"), kind=KIND,
+        criteria={"warehouse_id": "11", "rma": "another"}, state=BulkState.RUNNING,
+    )  # fmt: skip
     in_other = [i for i in eligible(items) if i.order == second][:1]
     request = submit_returnhelper_resend(
         actor=manager, inventories=in_other, shipment=shipment, countries=["usa"],

@@ -167,6 +167,9 @@ def test_save_the_filter_from_the_page_then_start_a_job_from_it(manager: User, o
 
 
 def test_a_job_from_an_edited_filter_does_not_claim_it(manager: User, orders: None, weekly: SavedFilter) -> None:  # fmt: skip
+    OrderFactory.create(
+        account=default_account("chargebee"), status="delivered", provider_updated_at=MARCH
+    )
     client = signed_in(Client(), manager)
     edited = {**FORM, "status": "delivered", "saved_filter": weekly.pk, "action": "create"}
     client.post(reverse("resends:bulk-new"), edited)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from resends.accounts import default_account
 from resends.engine.outcome import refresh_request_state
-from resends.models import BulkJob, BulkKind, Order, ResendRequest, ReturnInventory
+from resends.models import BulkJob, BulkKind, CallAttempt, Order, ResendRequest, ReturnInventory
 from resends.models.audit import CallState, RequestState
 from resends.services import bulk_jobs
 from resends.services.submit import submit_chargebee_resend, submit_returnhelper_resend
@@ -60,13 +60,23 @@ def resend(order: Order, agent: User) -> ResendRequest:
 
 @pytest.fixture
 def failed_resend(resend: ResendRequest) -> ResendRequest:
-    """The fixture resend after Chargebee refused its call: the request is failed (and final)."""
+    """The fixture resend after Chargebee refused its call (HTTP 400): the request is failed
+    (and final)."""
     resend.calls.update(
         state=CallState.FAILED,
         failure_reason="Order is locked for fulfilment",
         error_class="permanent",
         attempts=1,
         finished_at=timezone.now(),
+    )
+    CallAttempt.objects.create(
+        call=resend.calls.get(),
+        number=1,
+        finished_at=timezone.now(),
+        response_status=400,
+        outcome="permanent",
+        error_class="permanent",
+        error_message="Order is locked for fulfilment",
     )
     refresh_request_state(resend.pk)
     resend.refresh_from_db()
