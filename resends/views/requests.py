@@ -19,7 +19,7 @@ from ..inputs import parse_id
 from ..links import call_links
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState, Channel
-from ..presentation import call_summary, is_settled
+from ..presentation import call_summary, chargebee_told, is_settled
 from ..roles import can_audit
 from ..rules import RuleViolation
 from ..selectors.order_facts import mirrored_orders
@@ -94,6 +94,7 @@ def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context = {
         **_status_context(request, resend),
         "retries": list(resend.retries.order_by("submitted_at")),
+        "chargebee_told": chargebee_told(list(resend.calls.all())),
         "can_audit": can_audit(request.user),
     }
     return render(request, TEMPLATE, context)

@@ -337,3 +337,11 @@ def test_the_call_stores_the_agent_and_the_switches(
         False,
         True,
     )
+
+
+def test_the_request_page_says_what_chargebee_was_told(
+    browser: Client, order: Order, agent: User
+) -> None:
+    chargebee_post(browser, order, action="submit", webhooks="")
+    page = squash(request_page(browser, ResendRequest.objects.get()))
+    assert f"Chargebee named {agent.email} as who resent; customer email: yes; webhooks: no" in page
