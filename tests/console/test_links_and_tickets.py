@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -220,7 +221,9 @@ def test_a_ticket_is_stored_shown_and_searchable(
     listed = browser.get(reverse("admin:resends_resendrequest_changelist"), {"q": "ABC-123"})
     assert list(listed.context["cl"].result_list) == [resend]
     exported = browser.get(reverse("admin:resends_resendrequest_export"), {"q": "ABC-123"})
-    rows = list(csv.DictReader(io.StringIO(b"".join(exported.streaming_content).decode())))
+    assert isinstance(exported, StreamingHttpResponse)
+    body = b"".join(exported.streaming_content).decode()  # type: ignore[arg-type]
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert [row["ticket"] for row in rows] == ["ABC-123"]
 
 

@@ -311,6 +311,7 @@ def test_the_audit_records_who_chargebee_was_told_asked_and_the_switches(  # typ
 ) -> None:
     order = mirror_chargebee_order(sandbox)
     line = order.line_items.first()
+    assert line is not None
     submitted = submit_chargebee_resend(
         actor=agent,
         order=order,
