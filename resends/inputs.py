@@ -126,3 +126,25 @@ def clean_text(text: str | None, *, max_length: int) -> str | None:
         return None
     text = text.strip()
     return text if len(text) <= max_length else None
+
+
+# A helpdesk ticket reference: "ABC-123", "#48213", "ZD:98765". Letters and digits first (after
+# an optional "#"), then those or . _ : / -, at most TICKET_MAX characters, no spaces.
+TICKET_MAX = 40
+_TICKET = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9._:/\-]*")
+TICKET_RULE = (
+    f"A ticket reference is letters and digits (with - _ . : / inside, an optional # first), "
+    f"at most {TICKET_MAX} characters, e.g. ABC-123."
+)
+
+
+def parse_ticket(text: str | None) -> str | None:
+    """A ticket reference (surrounding spaces ignored), "" for none, None for anything else."""
+    if text is None:
+        return ""
+    text = text.strip()
+    if not text:
+        return ""
+    if len(text) > TICKET_MAX or not _TICKET.fullmatch(text):
+        return None
+    return text

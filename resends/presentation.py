@@ -173,3 +173,17 @@ STATE_TONES = {
     "cancelled": "muted",
     "unknown": "warn",
 }
+
+
+def chargebee_told(calls: list[ProviderCall]) -> str:
+    """What a Chargebee resend told Chargebee besides the resend: who asked, and whether it
+    emails the customer and sends webhooks ("" for other resends)."""
+    payload = next(
+        (c.payload for c in calls if c.operation == Op.CHARGEBEE_RESEND_ORDER and c.payload), None
+    )
+    if not isinstance(payload, dict):
+        return ""
+    who = payload.get("origin_user") or "nobody (no email address)"
+    email = "yes" if payload.get("customer_email", True) is not False else "no"
+    hooks = "yes" if payload.get("webhooks", True) is not False else "no"
+    return f"named {who} as who resent; customer email: {email}; webhooks: {hooks}"

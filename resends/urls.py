@@ -19,6 +19,11 @@ urlpatterns = [
     path("", find.find, name="find"),
     path("orders/<int:pk>/", orders.order_detail, name="order"),
     path("orders/<int:pk>/chargebee/", chargebee.chargebee_resend, name="chargebee"),
+    path(
+        "orders/<slug:provider>/<str:external_id>/",
+        orders.order_by_reference,
+        name="order-by-reference",
+    ),
     path("returnhelper/", returnhelper.returnhelper_resend, name="returnhelper"),
     path(
         "returnhelper/service-types/",

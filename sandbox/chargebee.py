@@ -214,6 +214,7 @@ def apply_resend(
     )
     cb_record_resend(original, new_order, full, at)
     state.chargebee_orders[new_order["id"]] = new_order
+    emails, hooks = not _disabled(request, "email"), not _disabled(request, "webhook")
     state.record_effect(
         "chargebee",
         "resend",
@@ -227,11 +228,43 @@ def apply_resend(
             "line_items": [
                 {"id": line["id"], "fulfillment_quantity": quantity} for line, quantity in picked
             ],
+            "origin_user": origin_user(request),
+            "customer_email": emails,
+            "webhooks": hooks,
         },
     )
-    if not _events_disabled(request):
+    if emails:
+        email_customer(state, new_order)
+    if hooks:
         schedule_resend_webhooks(state, original["id"], new_order["id"], full)
     return Response.json(200, {"order": copy.deepcopy(new_order)})
+
+
+def origin_user(request: Request) -> str | None:
+    """Who asked, as Chargebee's history would show it: ``chargebee-request-origin-user``, or
+    the Base64 ``-encoded`` variant (which wins when both are sent)."""
+    encoded = request.header("chargebee-request-origin-user-encoded")
+    if encoded:
+        try:
+            return base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except ValueError:
+            return None
+    return request.header("chargebee-request-origin-user") or None
+
+
+def email_customer(state: SandboxState, order: JsonDict) -> None:
+    """The email Chargebee would send the customer about a new (resend) order."""
+    address = order.get("shipping_address") or order.get("billing_address") or {}
+    to = address.get("email") if isinstance(address, dict) else None
+    state.emails.append(
+        {
+            "provider": "chargebee",
+            "to": to or "",
+            "subject": f"Your order {order.get('original_order_id')} is on its way again",
+            "order_id": order["id"],
+            "sent_at": int(state.now()),
+        }
+    )
 
 
 def resend_refusal(state: SandboxState, order: JsonDict) -> str | None:
@@ -319,9 +352,11 @@ def parse_lines(
     return chosen
 
 
-def _events_disabled(request: Request) -> bool:
+def _disabled(request: Request, kind: str) -> bool:
+    """Whether ``chargebee-event-<kind>`` (email, webhook) or ``chargebee-event-actions`` says
+    ``all-disabled`` for this request."""
     return "all-disabled" in {
-        (request.header("chargebee-event-webhook") or "").lower(),
+        (request.header(f"chargebee-event-{kind}") or "").lower(),
         (request.header("chargebee-event-actions") or "").lower(),
     }
 

@@ -122,6 +122,13 @@ def webhook_log(state: SandboxState, request: Request, match: re.Match[str]) -> 
     return Response.json(200, {"webhooks": state.webhook_log(request.arg("provider"))})
 
 
+def email_log(state: SandboxState, request: Request, match: re.Match[str]) -> Response:
+    provider = request.arg("provider")
+    with state.lock:
+        emails = [e for e in state.emails if not provider or e["provider"] == provider]
+    return Response.json(200, {"emails": emails})
+
+
 def send_webhook(state: SandboxState, request: Request, match: re.Match[str]) -> Response:
     """Sign and send any body as a provider's webhook: ``{"provider", "body": text}`` sends the
     text as it is (not JSON, NaN, deep nesting...), ``{"provider", "payload": json}`` encodes it;
@@ -364,6 +371,7 @@ ROUTES: list[Route] = [
     route("GET", r"/requests", requests_log),
     route("DELETE", r"/requests", clear_requests),
     route("GET", r"/webhooks", webhook_log),
+    route("GET", r"/emails", email_log),
     route("POST", r"/webhooks/redeliver", redeliver),
     route("POST", r"/webhooks/send", send_webhook),
     route("GET", r"/faults", get_faults),

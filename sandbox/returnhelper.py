@@ -7,6 +7,7 @@ Every response is the envelope ``{"correlationId", "meta": {status, data, errorC
 from __future__ import annotations
 
 import copy
+import html
 import re
 import uuid
 from collections.abc import Callable
@@ -97,6 +98,30 @@ def server_error(status: int, plain: bool) -> Response:
     )
 
 
+LABELS = "/labels/"  # sandbox convenience: a printable page per shipment label
+
+
+def shipping_label(state: SandboxState, label_id: str) -> Response:
+    """The label of a completed resend's shipment (what a warehouse portal's label link opens),
+    as a small page; 404 for a label nobody made."""
+    with state.lock:
+        for resend in state.rh_resends.values():
+            for shipment in resend.get("resendShipmentList") or []:
+                if label_id.isdigit() and shipment.get("shipmentLabelId") == int(label_id):
+                    lines = [
+                        f"Shipping label {label_id}",
+                        f"Resend {resend.get('resendNumber') or resend['resendId']}",
+                        f"Service {shipment.get('shipmentServiceType') or '-'}",
+                        f"Tracking {shipment.get('trackingNumber') or '-'}",
+                        f"To {shipment.get('shipmentName') or '-'}, "
+                        f"{shipment.get('shipmentCity') or '-'}",
+                    ]
+                    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+                    page = f"<!doctype html><title>Label {html.escape(label_id)}</title>{body}"
+                    return Response.text(200, page, "text/html")
+    return Response.text(404, "No such label.", "text/plain")
+
+
 def handle(state: SandboxState, request: Request, path: str) -> Response:
     lowered = path.lower()
     if lowered.startswith(USER_API):
@@ -112,6 +137,8 @@ def handle(state: SandboxState, request: Request, path: str) -> Response:
         routes, sub = USER_ROUTES, path[len(USER_API) :]
     elif lowered.startswith(PUBLIC_API):
         routes, sub = PUBLIC_ROUTES, path[len(PUBLIC_API) :]
+    elif lowered.startswith(LABELS) and request.method == "GET":
+        return shipping_label(state, path[len(LABELS) :])
     else:
         return envelope(status=404, error_code="NOT_FOUND", error={"path": path}, http_status=404)
     found = match_route(routes, request.method, sub)

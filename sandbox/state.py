@@ -257,6 +257,7 @@ class SandboxState:
         }
         self.requests: deque[JsonDict] = deque(maxlen=REQUEST_LOG_SIZE)
         self.webhooks: list[JsonDict] = []
+        self.emails: list[JsonDict] = []  # what the "providers" emailed customers
         self.faults: dict[str, FaultConfig] = {}
         self._seq = 0
 

@@ -61,6 +61,8 @@ def test_submit_resend_from_the_command_line(sandbox, agent: User, capsys) -> No
     assert "Submitted: resend request" in out and "Already submitted" in out
     request = ResendRequest.objects.get()
     assert (request.channel, request.note, request.submitted_by) == (Channel.CLI, "crushed", agent)
+    assert request.ticket == ""
+    assert request.calls.get().payload["origin_user"] == agent.email
 
     inventories = mirror_inventories(sandbox, 2)
     call_command(
@@ -68,6 +70,25 @@ def test_submit_resend_from_the_command_line(sandbox, agent: User, capsys) -> No
         "--country", "usa", "--service-type", "usps", "--name", "Ada", "--street1", "1 Main St", "--city", "Newark",
     )  # fmt: skip
     assert ProviderCall.objects.filter(operation="returnhelper.create_resend").count() == 1
+
+
+def test_the_command_takes_a_ticket_and_chargebees_switches(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]
+    order = mirror_chargebee_order(sandbox)
+    call_command(
+        "submit_resend", "chargebee", order.external_id, "--as", "alice", "--ticket", "HD-7",
+        "--no-customer-email", "--no-webhooks",
+    )  # fmt: skip
+    request = ResendRequest.objects.get()
+    payload = request.calls.get().payload
+    assert (request.ticket, payload["customer_email"], payload["webhooks"]) == (
+        "HD-7",
+        False,
+        False,
+    )
+    with pytest.raises(CommandError, match="A ticket reference is letters and digits"):
+        call_command(
+            "submit_resend", "chargebee", order.external_id, "--as", "alice", "--ticket", "a b"
+        )
 
 
 def test_the_command_refuses_with_the_rule_in_plain_words(sandbox, agent: User) -> None:  # type: ignore[no-untyped-def]

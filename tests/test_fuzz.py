@@ -265,14 +265,24 @@ def console_targets(w: World) -> dict[str, st.SearchStrategy[Call]]:
         "shipping_date": "",
         "reason": "",
         "note": "",
+        "ticket": "ABC-123",
+        "customer_email": "on",
+        "webhooks": "on",
         "action": "preview",
     }
-    junction = {"token": token(), "account": str(w.junction_pk), "note": "", "action": "preview"}
+    junction = {
+        "token": token(),
+        "account": str(w.junction_pk),
+        "note": "",
+        "ticket": "ABC-123",
+        "action": "preview",
+    }
     returnhelper = {
         **SHIPMENT,
         "token": token(),
         "inventories": str(w.inventory_pk),
         "note": "",
+        "ticket": "ABC-123",
         "action": "preview",
     }
     bulk = {
@@ -307,7 +317,22 @@ def console_targets(w: World) -> dict[str, st.SearchStrategy[Call]]:
         ),
         "console: return helper page": _get(
             reverse("resends:returnhelper"),
-            form({"inventory": str(w.inventory_pk)}, "order", "rma"),
+            form({"inventory": str(w.inventory_pk)}, "order", "rma", "ticket"),
+        ),
+        "console: order page and forms with a ticket": st.one_of(
+            _get(reverse("resends:order", args=[w.order_pk]), form({"ticket": "ABC-1"})),
+            _get(reverse("resends:chargebee", args=[w.order_pk]), form({"ticket": "ABC-1"})),
+            _get(reverse("resends:junction"), form({"ticket": "ABC-1"}, "order", "mode")),
+        ),
+        "console: helpdesk deep link": st.builds(
+            Call,
+            st.just("get"),
+            st.tuples(
+                st.one_of(st.sampled_from(["chargebee", "junction", "returnhelper"]), odd_in_path),
+                st.one_of(st.just("cb_order_1"), odd_in_path),
+            ).map(lambda parts: f"/orders/{parts[0]}/{parts[1]}/"),
+            form({"ticket": "ABC-123"}, "account"),
+            st.sampled_from([HTMX, {}]),
         ),
         "console: return helper form": _post(
             f"{reverse('resends:returnhelper')}?inventory={w.inventory_pk}", form(returnhelper)

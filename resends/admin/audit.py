@@ -95,8 +95,8 @@ def requests_matching(term: str) -> QuerySet[Any]:
     """The ids of the resend requests a manager means by `term`: exact, indexed matches only.
 
     An email finds the requests about that customer's orders (emails are stored lower-case);
-    anything else is an order id, a target's provider id, a provider reference, an idempotency
-    key or public id (uuid), or a request id ("123" or "#123").
+    anything else is an order id, a target's provider id, a provider reference, a helpdesk
+    ticket, an idempotency key or public id (uuid), or a request id ("123" or "#123").
     """
     targets = ResendTarget.objects.values("request_id")
     calls = ProviderCall.objects.values("request_id")
@@ -107,6 +107,7 @@ def requests_matching(term: str) -> QuerySet[Any]:
         targets.filter(order__external_id=term),
         targets.filter(external_ref=term),
         calls.filter(provider_reference=term),
+        requests.filter(ticket=term),
     ]
     if (key := as_uuid(term)) is not None:
         parts += [calls.filter(idempotency_key=key), requests.filter(public_id=key)]
@@ -273,7 +274,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     sortable_by = ("submitted",)
     search_fields = ("=public_id",)  # shows the box; get_search_results does the work
     search_help_text = (
-        "Exact order id, customer email, provider reference, idempotency key or request id."
+        "Exact order id, customer email, provider reference, ticket, idempotency key or request id."
     )
     actions = None
     inlines = (ResendTargetInline, ProviderCallInline, RequestReviewDecisionInline)
@@ -292,7 +293,7 @@ class ResendRequestAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
                 )
             },
         ),
-        ("Why", {"fields": ("reason_code", "note")}),
+        ("Why", {"fields": ("reason_code", "note", "ticket")}),
         (
             "Selection",
             {

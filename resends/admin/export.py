@@ -39,6 +39,7 @@ HEADER = (
     "state",
     "reason_code",
     "note",
+    "ticket",
     "targets",
     "call_count",
     "provider_references",
@@ -54,6 +55,7 @@ REQUEST_COLUMNS = (
     "state",
     "reason_code",
     "note",
+    "ticket",
 )
 # CSV injection: a spreadsheet runs a cell as a formula when it starts with one of these. Importers
 # that trim cells (LibreOffice's "Trim spaces", for one) see what follows leading whitespace, and

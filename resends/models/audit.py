@@ -96,6 +96,9 @@ class ResendRequest(models.Model):
     window_end = models.DateTimeField(null=True, blank=True)
     reason_code = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True)
+    ticket = models.CharField(
+        max_length=40, blank=True, help_text="The helpdesk ticket this resend answers (optional)."
+    )
     shipping_date = models.DateField(null=True, blank=True)
     destination = models.JSONField(default=dict, blank=True, help_text="Return Helper address.")
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
@@ -149,6 +152,7 @@ class ResendRequest(models.Model):
             models.Index(fields=["account", "-submitted_at"], name="request_account_idx"),
             models.Index(fields=["submitted_by", "-submitted_at"], name="request_submitter_idx"),
             models.Index(fields=["fingerprint", "-submitted_at"], name="request_fingerprint_idx"),
+            models.Index(fields=["ticket"], name="request_ticket_idx"),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +271,9 @@ class ProviderCall(models.Model):
     provider_status = models.CharField(max_length=40, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     label_url = models.URLField(max_length=500, blank=True)
+    label_id = models.CharField(
+        max_length=40, blank=True, help_text="Return Helper's shipment label id, by webhook."
+    )
     failure_reason = models.TextField(blank=True)
     error_class = models.CharField(max_length=10, choices=ErrorClass.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -214,6 +214,7 @@ class ResendStatusUpdate:
     tracking_number: str = ""
     failure: str = ""  # set when the provider could not do it: why, in plain words
     handling: tuple[HandlingUpdate, ...] = ()
+    label_id: str = ""  # the shipping label the provider made for it
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ of each line was already resent, and the timeline of every resend that touched t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Sum
@@ -14,6 +15,7 @@ from ..models import (
     CallAttempt,
     LineItem,
     Order,
+    ProviderAccount,
     ProviderCall,
     ResendRequest,
     ResendTarget,
@@ -94,3 +96,23 @@ def inventories(order: Order) -> list[tuple[ReturnInventory, list[rules.Problem]
         (inventory, rules.returnhelper_inventory_problems(inventory))
         for inventory in order.inventories.select_related("account").order_by("id")
     ]
+
+
+def mirrored_orders(account: ProviderAccount, external_ids: Iterable[str]) -> dict[str, int]:
+    """Our order pk for each of these provider order ids our mirror holds."""
+    ids = [i for i in set(external_ids) if i]
+    if not ids:
+        return {}
+    rows = Order.objects.filter(account=account, external_id__in=ids)
+    return dict(rows.values_list("external_id", "pk"))
+
+
+def find_order(provider: str, external_id: str, account_code: str = "") -> Order | None:
+    """The mirrored order a helpdesk link names: by provider and the provider's id, in the named
+    account or else the provider's default account first."""
+    rows = Order.objects.select_related("account").filter(
+        account__provider=provider, external_id=external_id
+    )
+    if account_code:
+        rows = rows.filter(account__code=account_code)
+    return rows.order_by("-account__is_default", "account__pk").first()

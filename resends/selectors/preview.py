@@ -80,7 +80,13 @@ def chargebee(
     lines: Sequence[tuple[LineItem, int]] | None,
     reason: str,
     shipping_date: date | None,
+    *,
+    origin_user: str = "",
+    customer_email: bool = True,
+    webhooks: bool = True,
 ) -> Preview:
+    """`origin_user`: the email Chargebee's history will name; `customer_email` / `webhooks`:
+    whether Chargebee emails the customer and sends webhooks about this resend."""
     problems = chargebee_check(order=order, lines=lines, reason=reason, shipping_date=shipping_date)
     if lines:
         items = {
@@ -110,6 +116,7 @@ def chargebee(
     request = f"POST /api/v2/orders/{order.external_id}/resend"
     if extras:
         request += " (" + ", ".join(extras) + ")"
+    general.extend(chargebee_switch_notes(origin_user, customer_email, webhooks))
     earlier = same_resend(
         order.account,
         chargebee_kind(lines),
@@ -118,6 +125,29 @@ def chargebee(
         ),
     )
     return Preview(order.account, summary, list(items.values()), [request], general, earlier)
+
+
+def chargebee_switch_notes(
+    origin_user: str, customer_email: bool, webhooks: bool
+) -> list[rules.Problem]:
+    """What Chargebee will be told besides the resend itself, in plain words (notes, not
+    problems: none of them blocks)."""
+    who = (
+        f"Chargebee's history shows it was resent by {origin_user}."
+        if origin_user
+        else "Your account has no email address, so Chargebee's history cannot show who resent."
+    )
+    email = (
+        "Chargebee emails the customer as usual."
+        if customer_email
+        else "Chargebee sends the customer no email about this resend."
+    )
+    hooks = (
+        "Chargebee sends its webhooks as usual."
+        if webhooks
+        else "Chargebee sends no webhooks about this resend (our copy updates at the next sync)."
+    )
+    return [rules.Problem("chargebee", text, blocking=False) for text in (who, email, hooks)]
 
 
 def junction_orders(account: ProviderAccount, raw_ids: Sequence[str]) -> Preview:

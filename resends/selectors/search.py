@@ -143,15 +143,19 @@ def _calls_with_reference(text: str) -> QuerySet[ProviderCall]:
 
 
 def _referenced_order_ids(text: str) -> list[int]:
-    """Orders an RMA, an inventory id, a tracking number or a provider reference points at."""
+    """Orders an RMA, an inventory id, a tracking number, a provider reference or a helpdesk
+    ticket points at."""
     inventories = ReturnInventory.objects.filter(
         Q(rma=text) | Q(external_id=text), order__isnull=False
     ).order_by()
     targets = ResendTarget.objects.filter(
         request_id__in=_calls_with_reference(text).values("request_id"), order__isnull=False
     ).order_by()
+    ticketed = ResendTarget.objects.filter(
+        request_id__in=ResendRequest.objects.filter(ticket=text).values("pk"), order__isnull=False
+    ).order_by()
     union = inventories.values_list("order_id", flat=True).union(
-        targets.values_list("order_id", flat=True)
+        targets.values_list("order_id", flat=True), ticketed.values_list("order_id", flat=True)
     )
     return list(union[:MAX_REFERENCED_ORDERS])
 
@@ -167,8 +171,12 @@ def _looks_like_id(text: str) -> bool:
 
 
 def _matching_resends(text: str) -> list[ResendRequest]:
-    """Resends found by their own references (resend number, tracking, new order id, public id)."""
+    """Resends found by their own references (resend number, tracking, new order id, public id,
+    helpdesk ticket)."""
     ids = _calls_with_reference(text).values_list("request_id", flat=True)
+    ids = ids.union(
+        ResendRequest.objects.filter(ticket=text).order_by().values_list("pk", flat=True)
+    )
     with contextlib.suppress(ValueError):
         public = uuid.UUID(text)
         ids = ids.union(

@@ -50,6 +50,7 @@ def retry_failed(
                     "retry_of": request,
                     "reason_code": request.reason_code,
                     "note": request.note,
+                    "ticket": request.ticket,
                     "shipping_date": request.shipping_date,
                     "destination": request.destination,
                     "window_start": request.window_start,

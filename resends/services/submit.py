@@ -41,7 +41,14 @@ def chargebee_payload(
     lines: Sequence[tuple[LineItem, int]] | None,
     reason: str,
     shipping_date: date | None,
+    *,
+    origin_user: str = "",
+    customer_email: bool = True,
+    webhooks: bool = True,
 ) -> dict[str, Any]:
+    """What the call sends: the body's fields, and (as headers) who asked and whether Chargebee
+    emails the customer and sends webhooks about it. Stored with the call, so every attempt and
+    every reconcile sends the same."""
     when = None
     if shipping_date is not None:
         when = int(datetime.combine(shipping_date, datetime.min.time(), tzinfo=UTC).timestamp())
@@ -50,6 +57,9 @@ def chargebee_payload(
         "lines": [{"id": line.external_id, "quantity": qty} for line, qty in lines or []],
         "shipping_date": when,
         "reason": reason or None,
+        "origin_user": origin_user,
+        "customer_email": customer_email,
+        "webhooks": webhooks,
     }
 
 
@@ -64,10 +74,21 @@ def chargebee_intent(
     intent_key: str,
     channel: str,
     in_flight: int | None = None,
+    customer_email: bool = True,
+    webhooks: bool = True,
     **fields: Any,
 ) -> Intent:
-    """`order` locked by the caller; `in_flight`: its open resend calls, when already counted."""
-    payload = chargebee_payload(order, lines, reason, shipping_date)
+    """`order` locked by the caller; `in_flight`: its open resend calls, when already counted.
+    Chargebee's history names `actor` (by email) as who asked."""
+    payload = chargebee_payload(
+        order,
+        lines,
+        reason,
+        shipping_date,
+        origin_user=actor.email,
+        customer_email=customer_email,
+        webhooks=webhooks,
+    )
     targets = (
         [
             ResendTarget(order=order, line_item=line, quantity=qty, external_ref=line.external_id)
@@ -109,8 +130,13 @@ def submit_chargebee_resend(
     shipping_date: date | None = None,
     intent_key: str,
     channel: str = Channel.WEB,
+    ticket: str = "",
+    customer_email: bool = True,
+    webhooks: bool = True,
 ) -> Submitted:
-    """Full resend when `lines` is empty, otherwise partial with those quantities."""
+    """Full resend when `lines` is empty, otherwise partial with those quantities.
+    `customer_email` / `webhooks` off: Chargebee neither emails the customer nor sends webhooks
+    about this resend."""
     if found := already_submitted(intent_key):
         return found
     with transaction.atomic():
@@ -125,6 +151,9 @@ def submit_chargebee_resend(
                 shipping_date=shipping_date,
                 intent_key=intent_key,
                 channel=channel,
+                customer_email=customer_email,
+                webhooks=webhooks,
+                ticket=ticket,
             )
         )
 
@@ -172,6 +201,7 @@ def submit_junction_orders(
     note: str = "",
     intent_key: str,
     channel: str = Channel.WEB,
+    ticket: str = "",
 ) -> Submitted:
     if found := already_submitted(intent_key):
         return found
@@ -192,6 +222,7 @@ def submit_junction_orders(
                 note=note,
                 intent_key=intent_key,
                 channel=channel,
+                ticket=ticket,
             )
         )
 
@@ -281,6 +312,7 @@ def submit_returnhelper_resend(
     note: str = "",
     intent_key: str,
     channel: str = Channel.WEB,
+    ticket: str = "",
 ) -> Submitted:
     if found := already_submitted(intent_key):
         return found
@@ -305,5 +337,6 @@ def submit_returnhelper_resend(
                 note=note,
                 intent_key=intent_key,
                 channel=channel,
+                ticket=ticket,
             )
         )

@@ -86,7 +86,8 @@ def apply_resend_status(account: ProviderAccount, update: ResendStatusUpdate) ->
         return f"ignored {update.status}: already {current}"
     call.provider_status = update.status
     call.tracking_number = (update.tracking_number or call.tracking_number)[:100]
-    fields = ["provider_status", "tracking_number", "updated_at"]
+    call.label_id = (update.label_id or call.label_id)[:40]
+    fields = ["provider_status", "tracking_number", "label_id", "updated_at"]
     if update.failure:
         call.state = CallState.FAILED
         call.error_class = "permanent"

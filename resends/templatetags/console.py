@@ -2,6 +2,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 from ..models import ProviderCall
 from ..presentation import STATE_TONES, LastError
@@ -47,3 +48,19 @@ def local_time(value: Any) -> Any:
 def last_error(call: ProviderCall) -> LastError | None:
     """The call's class of trouble and the time of its last error (presentation.last_error)."""
     return last_error_of(call)
+
+
+@register.simple_tag
+def copy_button(value: Any, what: str) -> str:
+    """A button that copies `value` (static/js/copy.js), named for screen readers, with the
+    live region that says "Copied"."""
+    if not value:
+        return ""
+    return format_html(
+        '<button type="button" class="copy small" data-copy="{}" aria-label="Copy {} {}">'
+        'Copy</button><span class="copy-status muted small" role="status" aria-live="polite">'
+        "</span>",
+        value,
+        what,
+        value,
+    )

@@ -10,7 +10,7 @@ from ..models import Order, Provider
 from ..selectors import order_facts, preview
 from ..services.requests import Submitted
 from ..services.submit import submit_chargebee_resend
-from .common import console_view, preview_or_submit, signed_in_user
+from .common import console_view, prefilled_ticket, preview_or_submit, signed_in_user
 from .forms import ChargebeeResendForm, new_token
 
 TEMPLATE = "resends/chargebee_form.html"
@@ -28,13 +28,22 @@ def chargebee_resend(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": {row.line.pk: row for row in order_facts.line_rows(order)},
     }
     if request.method == "GET":
-        form = ChargebeeResendForm(order=order, initial={"token": new_token()})
+        initial = {"token": new_token(), "ticket": prefilled_ticket(request)}
+        form = ChargebeeResendForm(order=order, initial=initial)
         return render(request, TEMPLATE, {**context, "form": form})
     form = ChargebeeResendForm(request.POST, order=order)
 
     def build() -> preview.Preview:
         data = form.cleaned_data
-        return preview.chargebee(order, form.picked_lines(), data["reason"], data["shipping_date"])
+        return preview.chargebee(
+            order,
+            form.picked_lines(),
+            data["reason"],
+            data["shipping_date"],
+            origin_user=signed_in_user(request).email,
+            customer_email=data["customer_email"],
+            webhooks=data["webhooks"],
+        )
 
     def submit(intent_key: str) -> Submitted:
         data = form.cleaned_data
@@ -46,6 +55,9 @@ def chargebee_resend(request: HttpRequest, pk: int) -> HttpResponse:
             note=data["note"],
             shipping_date=data["shipping_date"],
             intent_key=intent_key,
+            ticket=data["ticket"],
+            customer_email=data["customer_email"],
+            webhooks=data["webhooks"],
         )
 
     return preview_or_submit(

@@ -21,6 +21,7 @@ from ..roles import can_audit, console_user_required
 from ..rules import RuleViolation
 from ..selectors.preview import Preview
 from ..services.requests import Submitted
+from .forms import ticket_from
 
 View = Callable[..., HttpResponse]
 PREVIEW_PARTIAL = "resends/_resend_form.html#preview"
@@ -73,6 +74,15 @@ def render_page_or_partial(
     """The full page for a normal request; only the named partial for an HTMX swap."""
     name = f"{template}#{partial}" if is_htmx(request) else template
     return render(request, name, context)
+
+
+def prefilled_ticket(request: HttpRequest) -> str:
+    """The helpdesk ticket a link (`?ticket=`) prefills in a form; a malformed one is left out,
+    with a message saying why."""
+    ticket, error = ticket_from(request.GET)
+    if error:
+        messages.error(request, error)
+    return ticket
 
 
 def form_problems(form: Any) -> list[rules.Problem]:

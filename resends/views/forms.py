@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from .. import rules
 from ..checks import chargebee_today
-from ..inputs import DATES_ALLOWED, parse_id, within_dates
+from ..inputs import DATES_ALLOWED, TICKET_MAX, TICKET_RULE, parse_id, parse_ticket, within_dates
 from ..models import LineItem, Order, Provider, ProviderAccount, ReturnInventory
 from ..models.audit import RequestState, ResendKind
 from ..selectors.search import ID_SPLIT, Filters
@@ -43,6 +43,32 @@ class BoundedDateField(forms.DateField):
         if result is not None and not within_dates(result):
             raise forms.ValidationError(f"Enter {DATES_ALLOWED}.", code="out_of_range")
         return result
+
+
+class TicketField(forms.CharField):
+    """An optional helpdesk ticket reference (inputs.parse_ticket)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Helpdesk ticket (optional)")
+        kwargs.setdefault("help_text", "e.g. ABC-123: the audit, the CSV and the search find it.")
+        super().__init__(required=False, max_length=TICKET_MAX + 20, **kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        ticket = parse_ticket(text)
+        if ticket is None:
+            raise forms.ValidationError(TICKET_RULE, code="invalid_ticket")
+        return ticket
+
+
+def ticket_from(query: Any) -> tuple[str, str]:
+    """The ticket a deep link prefills (`?ticket=`), and an error when it is not one."""
+    raw = query.get("ticket", "") if hasattr(query, "get") else ""
+    ticket = parse_ticket(raw if isinstance(raw, str) else "")
+    if ticket is None:
+        return "", f"The ticket in the link was not used. {TICKET_RULE}"
+    return ticket, ""
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -81,7 +107,7 @@ class SearchForm(forms.Form):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Order id, email, name, RMA, tracking or resend number",
+                "placeholder": "Order id, email, name, RMA, tracking, resend number or ticket",
                 "autofocus": True,
                 "autocomplete": "off",
             }
@@ -136,6 +162,18 @@ class ChargebeeResendForm(forms.Form):
     reason = forms.ChoiceField(label="Reason code", required=False)
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+    )
+    ticket = TicketField()
+    customer_email = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Chargebee emails the customer about this resend",
+    )
+    webhooks = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Chargebee sends webhooks about this resend",
+        help_text="Off: our copy of the order updates at the next sync instead of at once.",
     )
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
@@ -210,6 +248,7 @@ class ReturnHelperResendForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Note (sent to Return Helper as remarks)",
     )
+    ticket = TicketField()
 
     def __init__(
         self,
@@ -237,7 +276,7 @@ class ReturnHelperResendForm(forms.Form):
                 self.fields[name].widget.attrs["aria-required"] = "true"
         self.order_fields(
             ["token", "inventories", *(n for n, _, _ in SHIPMENT_FIELDS), "shipmentCountryCode",
-             "shipmentServiceType", "note"]
+             "shipmentServiceType", "note", "ticket"]
         )  # fmt: skip
         country_choices = [("", "Pick a country")]
         if countries is None:
@@ -279,6 +318,7 @@ class JunctionOrdersForm(forms.Form):
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
     )
+    ticket = TicketField()
 
     def ids(self) -> list[str]:
         return [t for t in ID_SPLIT.split(self.cleaned_data["order_ids"]) if t]
@@ -313,6 +353,7 @@ class JunctionWindowForm(forms.Form):
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
     )
+    ticket = TicketField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from ..models import Provider
 from ..selectors import preview, search
 from ..services.requests import Submitted
 from ..services.submit import submit_junction_orders, submit_junction_window
-from .common import console_view, preview_or_submit, signed_in_user
+from .common import console_view, prefilled_ticket, preview_or_submit, signed_in_user
 from .forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_token
 
 TEMPLATE = "resends/junction_form.html"
@@ -48,7 +48,11 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
         "batch_size": rules.junction_batch_size(),
     }
     if request.method == "GET":
-        initial: dict[str, object] = {"token": new_token(), "account": account}
+        initial: dict[str, object] = {
+            "token": new_token(),
+            "account": account,
+            "ticket": prefilled_ticket(request),
+        }
         form: JunctionWindowForm | JunctionOrdersForm
         if mode == "window":
             now = timezone.now().replace(second=0, microsecond=0)
@@ -79,6 +83,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
                 end=data["end"],
                 note=data["note"],
                 intent_key=intent_key,
+                ticket=data["ticket"],
             )
 
         return preview_or_submit(
@@ -99,6 +104,7 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
             order_ids=orders_form.ids(),
             note=data["note"],
             intent_key=intent_key,
+            ticket=data["ticket"],
         )
 
     return preview_or_submit(

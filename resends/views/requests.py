@@ -16,11 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..checks import actor_problems, cancel_problems, held_by, retry_problems
 from ..inputs import parse_id
+from ..links import call_links
 from ..models import BulkJob, ProviderCall, ResendRequest, ResendTarget
 from ..models.audit import CallState, Channel
-from ..presentation import call_summary, is_settled
+from ..presentation import call_summary, chargebee_told, is_settled
 from ..roles import can_audit
 from ..rules import RuleViolation
+from ..selectors.order_facts import mirrored_orders
 from ..services.cancel import cancel_returnhelper_resend
 from ..services.retry import retry_failed
 from .common import after_submit, console_view, is_htmx, live_panel, signed_in_user
@@ -61,9 +63,21 @@ def _status_context(request: HttpRequest, resend: ResendRequest) -> dict[str, An
     )
     retryable = resend.is_final and not retry_problems(resend)
     refused = actor_problems(request.user, resend, "retry" if retryable else "cancel")
+    service_type = str((resend.destination or {}).get("shipmentServiceType") or "")
+    mirrored = mirrored_orders(
+        resend.account,
+        (c.provider_reference for c in calls if c.operation == Op.CHARGEBEE_RESEND_ORDER),
+    )
     return {
         "resend": resend,
-        "calls": [(c, call_summary(c)) for c in calls],
+        "calls": [
+            (
+                c,
+                call_summary(c),
+                call_links(resend.account, c, service_type=service_type, mirrored=mirrored),
+            )
+            for c in calls
+        ],
         "settled": settled,
         "can_retry": retryable and not refused,
         "can_cancel": cancellable and not refused,
@@ -83,6 +97,7 @@ def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context = {
         **_status_context(request, resend),
         "retries": list(resend.retries.order_by("submitted_at")),
+        "chargebee_told": chargebee_told(list(resend.calls.all())),
         "can_audit": can_audit(request.user),
     }
     return render(request, TEMPLATE, context)

@@ -15,7 +15,7 @@ from ..models import Order, Provider, ProviderAccount, ReturnInventory
 from ..selectors import preview, reference
 from ..services.requests import Submitted
 from ..services.submit import submit_returnhelper_resend
-from .common import console_view, preview_or_submit, signed_in_user
+from .common import console_view, prefilled_ticket, preview_or_submit, signed_in_user
 from .forms import ReturnHelperResendForm, new_token
 
 TEMPLATE = "resends/returnhelper_form.html"
@@ -95,7 +95,11 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
         "account": account,
     }
     if request.method == "GET":
-        initial: dict[str, Any] = {"token": new_token(), **_prefill(order)}
+        initial: dict[str, Any] = {
+            "token": new_token(),
+            "ticket": prefilled_ticket(request),
+            **_prefill(order),
+        }
         preselected = [c.pk for c, problems in rows if not problems]
         if request.GET.getlist("inventory"):
             initial["inventories"] = preselected[: rules.returnhelper_group_max()]
@@ -121,6 +125,7 @@ def returnhelper_resend(request: HttpRequest) -> HttpResponse:
             service_types=form.service_codes(),
             note=form.cleaned_data["note"],
             intent_key=intent_key,
+            ticket=form.cleaned_data["ticket"],
         )
 
     return preview_or_submit(

@@ -49,6 +49,7 @@ def partial_resend(agent: User) -> ResendRequest:
         channel=Channel.WEB,
         reason_code="Damaged in transit",
         note="Customer sent photos",
+        ticket="HD-4711",
     )
     order = OrderFactory.create(external_id="cb_ord_1", account=request.account)
     line = LineItemFactory.create(order=order, external_id="li_9")
@@ -76,6 +77,7 @@ def test_the_export_has_one_row_per_request_with_its_story(
         "state": "partly_failed",
         "reason_code": "Damaged in transit",
         "note": "Customer sent photos",
+        "ticket": "HD-4711",
         "targets": "cb_ord_1/li_9 x2; cb_ord_2",
         "call_count": "2",
         "provider_references": "cb_new_1",

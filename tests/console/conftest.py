@@ -125,6 +125,11 @@ def targets(
     return {
         "find": (reverse("resends:find"), {}),
         "order": (reverse("resends:order", args=[order.pk]), {}),
+        "order-by-reference": (
+            reverse("resends:order-by-reference", args=["chargebee", order.external_id])
+            + "?ticket=ABC-123",
+            {},
+        ),
         "chargebee": (reverse("resends:chargebee", args=[order.pk]), {}),
         "returnhelper": (f"{reverse('resends:returnhelper')}?inventory={inventory.pk}", {}),
         "returnhelper-service-types": (

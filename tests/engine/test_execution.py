@@ -304,3 +304,29 @@ def test_a_resend_the_warehouse_started_cannot_be_cancelled(sandbox, agent: User
     with pytest.raises(RuleViolation, match="only while it is pending"):
         cancel_returnhelper_resend(actor=agent, request=submitted.request)
     assert [e["operation"] for e in ledger(sandbox, "returnhelper")] == ["createResend"]
+
+
+def test_the_audit_records_who_chargebee_was_told_asked_and_the_switches(  # type: ignore[no-untyped-def]
+    sandbox, agent: User
+) -> None:
+    order = mirror_chargebee_order(sandbox)
+    line = order.line_items.first()
+    assert line is not None
+    submitted = submit_chargebee_resend(
+        actor=agent,
+        order=order,
+        lines=[(line, 1)],
+        intent_key="quiet-1",
+        customer_email=False,
+        webhooks=False,
+    )
+    call = run(submitted.request.calls.get())
+
+    assert call.state == CallState.SUCCEEDED
+    headers = {k.lower(): v for k, v in call.attempt_rows.get().request_redacted["headers"].items()}
+    assert headers["chargebee-request-origin-user"] == agent.email
+    assert headers["chargebee-event-email"] == headers["chargebee-event-webhook"] == "all-disabled"
+    assert headers["authorization"] == "***"
+    [entry] = ledger(sandbox, "chargebee")
+    assert entry["details"]["origin_user"] == agent.email
+    assert (entry["details"]["customer_email"], entry["details"]["webhooks"]) == (False, False)

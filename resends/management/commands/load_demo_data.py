@@ -62,6 +62,12 @@ class Command(BaseCommand):
                 if order_pk and inventory.order_id != order_pk:
                     inventory.order_id = order_pk
                     inventory.save(update_fields=["order"])
+            if not returnhelper.label_url_template:
+                # The sandbox prints the labels its resends make (a warehouse portal would).
+                returnhelper.label_url_template = (
+                    f"{settings.SANDBOX_URL}/returnhelper/labels/{{id}}"
+                )
+                returnhelper.save(update_fields=["label_url_template"])
             for username, password, group, staff in DEMO_USERS:
                 user, created = User.objects.get_or_create(
                     username=username,

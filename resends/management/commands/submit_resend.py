@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from resends.accounts import default_account
-from resends.inputs import parse_int
+from resends.inputs import TICKET_RULE, parse_int, parse_ticket
 from resends.models import LineItem, Order, ProviderAccount, ReturnInventory
 from resends.models.audit import Channel
 from resends.roles import can_use_console
@@ -33,6 +34,13 @@ def _when(text: str) -> datetime:
             f"“{text}” is not a date-time with a timezone, e.g. 2026-11-01T00:00:00Z."
         )
     return moment
+
+
+def _ticket(text: str) -> str:
+    ticket = parse_ticket(text)
+    if ticket is None:
+        raise argparse.ArgumentTypeError(TICKET_RULE)
+    return ticket
 
 
 class Command(BaseCommand):
@@ -57,6 +65,9 @@ class Command(BaseCommand):
             "--account", help="Provider account code (default: the provider's default account)."
         )
         common.add_argument(
+            "--ticket", type=_ticket, default="", help="The helpdesk ticket, e.g. ABC-123."
+        )
+        common.add_argument(
             "--intent-key",
             help="A key that makes re-running this exact command safe (default: a new one each run).",
         )
@@ -74,6 +85,18 @@ class Command(BaseCommand):
         )
         cb.add_argument(
             "--reason", default="", help="A configured Chargebee reason code (exact spelling)."
+        )
+        cb.add_argument(
+            "--no-customer-email",
+            dest="customer_email",
+            action="store_false",
+            help="Chargebee sends the customer no email about this resend.",
+        )
+        cb.add_argument(
+            "--no-webhooks",
+            dest="webhooks",
+            action="store_false",
+            help="Chargebee sends no webhooks about this resend.",
         )
         cb.add_argument(
             "--shipping-date",
@@ -160,6 +183,9 @@ class Command(BaseCommand):
             shipping_date=opts["shipping_date"],
             intent_key=key,
             channel=Channel.CLI,
+            ticket=opts["ticket"],
+            customer_email=opts["customer_email"],
+            webhooks=opts["webhooks"],
         )
 
     def _junction(
@@ -174,6 +200,7 @@ class Command(BaseCommand):
                 note=opts["note"],
                 intent_key=key,
                 channel=Channel.CLI,
+                ticket=opts["ticket"],
             )
         return submit_junction_orders(
             actor=user,
@@ -182,6 +209,7 @@ class Command(BaseCommand):
             note=opts["note"],
             intent_key=key,
             channel=Channel.CLI,
+            ticket=opts["ticket"],
         )
 
     def _returnhelper(
@@ -215,6 +243,7 @@ class Command(BaseCommand):
             note=opts["note"],
             intent_key=key,
             channel=Channel.CLI,
+            ticket=opts["ticket"],
         )
 
     def _report(self, submitted: Submitted) -> None:

@@ -9,8 +9,9 @@ next request) and never retry on our own.
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,15 @@ MAX_REASON_LENGTH = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 100
 IDEMPOTENCY_HEADER = "chargebee-idempotency-key"
 REPLAYED_HEADER = "chargebee-idempotency-replayed"
+# Who asked, for Chargebee's own history: an ASCII email as it is, any other one Base64-encoded.
+ORIGIN_USER_HEADER = "chargebee-request-origin-user"
+ORIGIN_USER_ENCODED_HEADER = "chargebee-request-origin-user-encoded"
+MAX_ORIGIN_USER_LENGTH = 254  # the longest email address
+# Per-request switches: "all-disabled" keeps Chargebee from emailing the customer / sending
+# webhooks about this request.
+EVENT_EMAIL_HEADER = "chargebee-event-email"
+EVENT_WEBHOOK_HEADER = "chargebee-event-webhook"
+DISABLED = "all-disabled"
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,33 @@ def resend_form(
     return fields
 
 
+def origin_headers(origin_user: str | None) -> dict[str, str]:
+    """The header naming who asked for a request (none for no email)."""
+    if not origin_user:
+        return {}
+    if (
+        not isinstance(origin_user, str)
+        or len(origin_user) > MAX_ORIGIN_USER_LENGTH
+        or "@" not in origin_user
+        or any(c.isspace() or not c.isprintable() for c in origin_user)
+    ):
+        raise invalid_request("The origin user must be an email address.", code="bad_payload")
+    if origin_user.isascii():
+        return {ORIGIN_USER_HEADER: origin_user}
+    encoded = base64.b64encode(origin_user.encode("utf-8")).decode("ascii")
+    return {ORIGIN_USER_ENCODED_HEADER: encoded}
+
+
+def event_headers(*, customer_email: bool, webhooks: bool) -> dict[str, str]:
+    """The switches for Chargebee's own emails and webhooks about a request (on: no header)."""
+    headers = {}
+    if not customer_email:
+        headers[EVENT_EMAIL_HEADER] = DISABLED
+    if not webhooks:
+        headers[EVENT_WEBHOOK_HEADER] = DISABLED
+    return headers
+
+
 def check_idempotency_key(key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise invalid_request("The idempotency key must be 1 to 100 characters.")
@@ -361,12 +398,14 @@ class ChargebeeClient(KeyedClient):
         form: list[tuple[str, str]] | None = None,
         idempotency_key: str | None = None,
         order_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> tuple[JsonDict, requests.Response, Exchange]:
         headers = {"Accept": "application/json"}  # a fresh dict for every call
         if form is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
+        headers.update(extra_headers or {})
         response, exchange = send(
             self._session,
             method,
@@ -398,16 +437,27 @@ class ChargebeeClient(KeyedClient):
         reason: str | None = None,
         *,
         idempotency_key: str,
+        origin_user: str | None = None,
+        customer_email: bool = True,
+        webhooks: bool = True,
     ) -> ChargebeeResendResult:
-        """POST /api/v2/orders/{id}/resend. No lines = a full resend (which cancels the original)."""
+        """POST /api/v2/orders/{id}/resend. No lines = a full resend (which cancels the original).
+
+        `origin_user`: the email of whoever asked (Chargebee's history shows it);
+        `customer_email` / `webhooks` off: Chargebee sends no email / webhook about it."""
         order_id = check_order_id(order_id)
         form = resend_form(list(lines), shipping_date, reason)
+        extra = {
+            **origin_headers(origin_user),
+            **event_headers(customer_email=customer_email, webhooks=webhooks),
+        }
         body, response, exchange = self._call(
             "POST",
             f"/orders/{order_id}/resend",
             form=form,
             idempotency_key=check_idempotency_key(idempotency_key),
             order_id=order_id,
+            extra_headers=extra,
         )
         order = parse_order(body.get("order"))
         if not order.id:

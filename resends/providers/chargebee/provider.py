@@ -2,7 +2,10 @@
 
 Payload (the JSON stored on ProviderCall); no lines means a full resend:
     {"order_id": "ord_...", "lines": [{"id": "li_...", "quantity": 2}],
-     "shipping_date": 1735689600 | null, "reason": "Damaged" | null}
+     "shipping_date": 1735689600 | null, "reason": "Damaged" | null,
+     "origin_user": "alice@example.com" (optional), "customer_email": true, "webhooks": true}
+(the last three are sent as headers: who asked, and whether Chargebee emails the customer and
+sends webhooks about it; stored with the call, so every attempt sends the same).
 
 Reconciling an unknown outcome
 ------------------------------
@@ -61,6 +64,9 @@ class ResendPayload:
     lines: tuple[tuple[str, int], ...]
     shipping_date: int | None
     reason: str | None
+    origin_user: str | None = None
+    customer_email: bool = True
+    webhooks: bool = True
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> ResendPayload:
@@ -84,11 +90,22 @@ class ResendPayload:
                 "The stored shipping_date must be Unix seconds.", code="bad_payload"
             )
         reason = payload.get("reason")
+        origin_user = payload.get("origin_user")
+        if origin_user is not None and not isinstance(origin_user, str):
+            raise invalid_request("The stored origin_user must be text.", code="bad_payload")
+        switches = {name: payload.get(name, True) for name in ("customer_email", "webhooks")}
+        if not all(isinstance(value, bool) for value in switches.values()):
+            raise invalid_request(
+                "The stored customer_email and webhooks must be true or false.", code="bad_payload"
+            )
         return cls(
             order_id,
             tuple(lines),
             None if shipping_date is None else as_int(shipping_date),
             str(reason) if reason else None,
+            origin_user or None,
+            switches["customer_email"],
+            switches["webhooks"],
         )
 
     @property
@@ -166,6 +183,9 @@ class ChargebeeAdapter(ProviderAdapter):
             shipping_date=request.shipping_date,
             reason=request.reason,
             idempotency_key=idempotency_key,
+            origin_user=request.origin_user,
+            customer_email=request.customer_email,
+            webhooks=request.webhooks,
         )
         return _result_for(
             result.order,

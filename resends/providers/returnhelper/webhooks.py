@@ -82,6 +82,7 @@ class _ShipmentError(Schema):
 
 class _Shipment(Schema):
     trackingNumber: Text | None = None
+    shipmentLabelId: Text | None = None
     error: _ShipmentError | Text | None = None
 
 
@@ -198,6 +199,7 @@ class ReturnHelperWebhooks:
             status=status,
             stale_after=stale_after(status),
             tracking_number=shipment.tracking_number,
+            label_id="" if shipment.label_id is None else str(shipment.label_id),
             failure=failure,
             handling=handling,
         )
