@@ -124,7 +124,7 @@ def test_a_refused_connection_reads_cannot_reach_the_provider(
             f"Cannot reach the provider · last error at {last_error_time(call)}",
         )
         assert (
-            f"Trying again at {timezone.localtime(call.next_attempt_at):%H:%M:%S} (attempt 2)."
+            f"Trying again at {timezone.localtime(call.next_attempt_at):%H:%M:%S %Z} (attempt 2)."
             in squash(page)
         )  # type: ignore[arg-type]
         assert "busy" not in squash(page)
