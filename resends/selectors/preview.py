@@ -187,8 +187,13 @@ def junction_window(
     requests: list[str] = []
     if not rules.blocking(problems) and start is not None:
         for a, b in rules.split_window(start, end or now):
+            # In the reader's zone; the request lines below are the wire, in UTC.
+            local_a, local_b = timezone.localtime(a), timezone.localtime(b)
             items.append(
-                Item(f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M} UTC", f"{(b - a).days} days")
+                Item(
+                    f"{local_a:%Y-%m-%d %H:%M %Z} → {local_b:%Y-%m-%d %H:%M %Z}",
+                    f"{(b - a).days} days",
+                )
             )
             requests.append(
                 f"POST /v3/order/resend_events start_at={a:%Y-%m-%dT%H:%MZ} end_at={b:%Y-%m-%dT%H:%MZ}"

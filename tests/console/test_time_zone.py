@@ -162,6 +162,7 @@ def test_a_junction_window_is_read_in_the_users_zone_and_sent_in_utc(
         client.post(reverse("resends:junction"), {**window, "action": "preview"}, headers=HTMX)
     )
     assert f"start_at={local_start.astimezone(UTC):%Y-%m-%dT%H:%MZ}" in preview
+    assert f"{local_start:%Y-%m-%d %H:%M %Z} → {local_end:%Y-%m-%d %H:%M %Z}" in squash(preview)
 
     client.post(reverse("resends:junction"), {**window, "action": "submit"}, headers=HTMX)
     resend = ResendRequest.objects.get(kind=ResendKind.JUNCTION_WINDOW)
