@@ -4,7 +4,9 @@ The preview, the submit and the engine's last look before a call leaves all ask 
 so the three can never disagree: what the agent was shown is what the submit enforces, and what
 the call checks again just before it is sent. The pure rules are in rules.py; this module adds
 what only the database knows (resends in progress, a bulk job paused, an order's calls in flight).
-It sits below the engine and the services and imports only rules, roles and models.
+It sits below the engine and the services and imports only rules, roles, inputs, times and
+models. It also holds what makes two submits the same resend (same_resend), which the preview and
+the submit both ask.
 """
 
 from __future__ import annotations
