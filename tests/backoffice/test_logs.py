@@ -3,6 +3,7 @@ command process alike."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -114,6 +115,23 @@ def test_json_is_the_default_in_production_and_text_under_debug() -> None:
     assert run_command(show, DEBUG="1").stdout.strip().endswith("text")
 
 
+def task_succeeded_logged(text: str, task: str) -> bool:
+    """Has the worker written the task's "succeeded" line yet (whole lines only: the last one
+    may still be being written)?"""
+    for raw in text.splitlines()[:-1] if not text.endswith("\n") else text.splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            isinstance(line, dict)
+            and line.get("task") == task
+            and "succeeded" in line.get("message", "")
+        ):
+            return True
+    return False
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_logs_json_with_task_and_call_ids_and_masks_secrets(
@@ -132,11 +150,14 @@ def test_a_real_worker_logs_json_with_task_and_call_ids_and_masks_secrets(
     log = tmp_path / "worker.log"
     env = worker_env(sandbox, CHARGEBEE_API_KEY=planted, LOG_FORMAT="json", LOG_LEVEL="INFO")
     with celery_worker(env, log):
+        # The call's success is committed before its task returns, so the task's own
+        # "succeeded" line is waited for too (it is written just after).
         done = wait_until(
             lambda: (
                 ProviderCall.objects.filter(pk=call.pk, state=CallState.SUCCEEDED).exists()
                 and failing.id in log.read_text()
                 and "raised unexpected" in log.read_text()
+                and task_succeeded_logged(log.read_text(), "resends.tasks.execute_call")
             ),
             timeout=120,
         )
