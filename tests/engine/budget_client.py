@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import django
 
@@ -20,7 +21,11 @@ from resends.models import ProviderAccount  # noqa: E402
 def main() -> None:
     account = ProviderAccount.objects.get(code=sys.argv[1])
     lane = budget.Lane(sys.argv[2])
-    start_at, seconds = float(sys.argv[3]), float(sys.argv[4])
+    go, seconds = Path(sys.argv[3]), float(sys.argv[4])
+    Path(f"{go}.ready.{os.getpid()}").touch()  # loaded: the test says when to start
+    while not go.exists():
+        time.sleep(0.01)
+    start_at = float(go.read_text())
     time.sleep(max(0.0, start_at - time.time()))
     stop_at = start_at + seconds
     while time.time() < stop_at:

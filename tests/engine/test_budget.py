@@ -19,7 +19,7 @@ from resends.services.submit import submit_chargebee_resend
 from resends.times import parse_time
 
 from .helpers import chargebee_orders, ledger
-from .worker import ROOT, worker_env
+from .worker import ROOT, wait_until, worker_env
 
 RATE = 20.0
 
@@ -39,10 +39,10 @@ def most_in_any_second(times: list[float]) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_two_processes_share_one_budget(account, sandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Each process alone could take RATE slots a second; together they still get RATE."""
     seconds = 3.0
-    start_at = time.time() + 3.0  # both start together, after Django has loaded
+    go = tmp_path / "go"  # both start together, once both have loaded Django
     env = worker_env(sandbox, CHARGEBEE_RATE_PER_SECOND=str(RATE))
     clients = [
         subprocess.Popen(
@@ -51,7 +51,7 @@ def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: igno
                 str(Path(__file__).with_name("budget_client.py")),
                 account.code,
                 "bulk",
-                str(start_at),
+                str(go),
                 str(seconds),
             ],
             cwd=ROOT,
@@ -61,6 +61,10 @@ def test_two_processes_share_one_budget(account, sandbox) -> None:  # type: igno
         )
         for _ in range(2)
     ]
+    ready = [Path(f"{go}.ready.{client.pid}") for client in clients]
+    assert wait_until(lambda: all(path.exists() for path in ready), timeout=120)
+    go.with_suffix(".new").write_text(f"{time.time() + 0.2:.6f}")
+    go.with_suffix(".new").replace(go)  # whole, at once
     outputs = [client.communicate(timeout=60)[0] for client in clients]
     per_process = [[float(line) for line in out.split()] for out in outputs]
     times = [t for grants in per_process for t in grants]
