@@ -46,6 +46,7 @@ from .execution import (
     wait_for_slot,
 )
 from .outcome import apply_successes, settle_requests
+from .rows import update_rows
 
 CALL_FIELDS = (
     "state",
@@ -193,9 +194,9 @@ def _record(sent: list[Sent], token: str) -> None:
                 call.locked_by, call.updated_at = "", now
                 calls.append(call)
                 results.append(result)
-        CallAttempt.objects.bulk_update([a for _, a, _ in succeeded], ATTEMPT_FIELDS)
+        update_rows(CallAttempt, [a for _, a, _ in succeeded], ATTEMPT_FIELDS)
         if calls:
-            ProviderCall.objects.bulk_update(calls, CALL_FIELDS)
+            update_rows(ProviderCall, calls, CALL_FIELDS)
             settle_requests(calls)
             apply_successes(calls, results)
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
 from ..models.audit import CallState, RequestState
 from ..providers.base import CallResult
+from .rows import update_rows
 
 Op = ProviderCall.Operation
 
@@ -195,4 +196,4 @@ def apply_successes(calls: Sequence[ProviderCall], results: Sequence[CallResult]
         for order in orders:
             order.resent_status, order.status = "fully_resent", "cancelled"
             order.resend_count = _count(order, ours[order.external_id])
-        Order.objects.bulk_update(orders, ["resent_status", "status", "resend_count"])
+        update_rows(Order, orders, ["resent_status", "status", "resend_count"])

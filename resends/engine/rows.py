@@ -1,0 +1,38 @@
+"""Changed fields of many rows written in one go: one parameterised UPDATE per row, sent with
+executemany (psycopg sends them in one pipeline; SQLite runs them in process).
+
+Django's bulk_update builds one CASE expression per field over all the rows instead, and
+compiling that took more of a bulk worker's CPU than everything else it does per item (58% in a
+profile at 58 requests a second). The values go through each field's own preparation for the
+database (get_db_prep_save), as the ORM's updates do; like bulk_update, no signals are sent and
+auto_now is not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import Field, Model
+
+
+def update_rows(model: type[Model], rows: Sequence[Model], fields: Sequence[str]) -> None:
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns: list[Field[object, object]] = []
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, Field) and field.column and field.concrete, name
+        columns.append(field)
+    assert meta.pk is not None and meta.pk.column
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
