@@ -299,19 +299,28 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Our logging stays in place in workers and beat (backoffice/celery.py answers setup_logging).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Three queues, so that a backfill or a slow sync never delays an agent's resend. A worker
-# started without -Q consumes all three (the demo and the tests); production runs a worker group
-# per queue (Procfile). `execute_call` has no fixed route: the doorbell (resends/doorbell.py)
-# sends each call to CALL_QUEUES[lane]; a call in a BULK_CHANNELS request goes to "bulk".
-CALLS_QUEUE, BULK_QUEUE, MAINTENANCE_QUEUE = "calls", "bulk", "maintenance"
+# Queues, so that a backfill or a slow sync never delays an agent's resend. A worker started
+# without -Q consumes all of them (the demo and the tests); production runs a worker group per
+# queue (Procfile). `execute_call` has no fixed route: the doorbell (resends/doorbell.py) sends
+# each call to CALL_QUEUES[lane]; a call in a BULK_CHANNELS request goes to "bulk". A bulk job's
+# steps have a queue of their own, which the bulk workers also consume: in "bulk" a step would
+# wait behind the whole window's batches (a list is first in, first out), and the window would
+# drain before the step that tops it up came round.
+CALLS_QUEUE, BULK_QUEUE, BULK_STEPS_QUEUE, MAINTENANCE_QUEUE = (
+    "calls",
+    "bulk",
+    "bulk_steps",
+    "maintenance",
+)
 CALL_QUEUES = {"single": CALLS_QUEUE, "bulk": BULK_QUEUE}
 CELERY_TASK_DEFAULT_QUEUE = CALLS_QUEUE
 CELERY_TASK_QUEUES = [
-    Queue(name, routing_key=name) for name in (CALLS_QUEUE, BULK_QUEUE, MAINTENANCE_QUEUE)
+    Queue(name, routing_key=name)
+    for name in (CALLS_QUEUE, BULK_QUEUE, BULK_STEPS_QUEUE, MAINTENANCE_QUEUE)
 ]
 CELERY_IMPORTS = ["backoffice.maintenance"]  # tasks outside the resends app
 CELERY_TASK_ROUTES = {
-    "resends.tasks.advance_bulk_job": {"queue": BULK_QUEUE},
+    "resends.tasks.advance_bulk_job": {"queue": BULK_STEPS_QUEUE},
     "resends.tasks.sweep_calls": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.sweep_bulk_jobs": {"queue": MAINTENANCE_QUEUE},
     "resends.tasks.send_review_notice": {"queue": MAINTENANCE_QUEUE},
@@ -367,8 +376,11 @@ BULK_APPROVAL_THRESHOLD = env_int("BULK_APPROVAL_THRESHOLD", 100, minimum=0)
 # A bulk job's calls are sent in batches of this many per task (resends/engine/batch.py): one
 # claim, one commit of their attempts, a thread each in flight, their successes recorded together.
 ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 10, minimum=1, maximum=100)
-# Resends of one bulk job in progress at once (bounds memory and queue depth).
-BULK_WINDOW = env_int("BULK_WINDOW", 50, minimum=1)
+# Resends of one bulk job in progress at once (bounds memory and queue depth). 0: as many as the
+# account's rate sends in BULK_WINDOW_SECONDS (at least 50), so that the window never drains
+# between two steps at any rate (services/bulk_run.window_for).
+BULK_WINDOW = env_int("BULK_WINDOW", 0, minimum=0)
+BULK_WINDOW_SECONDS = env_float("BULK_WINDOW_SECONDS", 8.0, minimum=1)
 # The submitter of a bulk job is emailed when it ends, and once if this share of its finished
 # items has failed (after at least BULK_FAILURE_ALERT_MIN_ITEMS).
 BULK_FAILURE_ALERT_RATE = env_float("BULK_FAILURE_ALERT_RATE", 0.2, minimum=0, maximum=1)

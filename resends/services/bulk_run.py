@@ -13,6 +13,7 @@ rate budget, so agents' resends go first.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from ..checks import (
     inventories_in_progress,
     orders_in_progress,
 )
+from ..engine import budget
 from ..engine.outcome import refresh_request_state
 from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
 from ..models.audit import CallState, Channel, Lane, RequestState
@@ -83,7 +85,7 @@ def advance(job_id: int, step: str | None = None) -> bool:
         if job.state == BulkState.QUEUED:
             job.state, job.started_at = BulkState.RUNNING, now
         unfinished = job.requests.filter(state__in=UNFINISHED).count()
-        window = settings.BULK_WINDOW  # also how soon pause and cancel take effect
+        window = window_for(job)
         if not job.fanout_done and unfinished < window:
             _fan_out(job, room=window - unfinished)
             unfinished = job.requests.filter(state__in=UNFINISHED).count()
@@ -95,6 +97,20 @@ def advance(job_id: int, step: str | None = None) -> bool:
         elif job.notified_at is None:  # the failure-rate warning goes once
             notify.failure_rate_passed(job, progress(job))
         return job.state == BulkState.RUNNING
+
+
+MIN_WINDOW = 50
+
+
+def window_for(job: BulkJob) -> int:
+    """How many of the job's resends may be in progress at once: BULK_WINDOW, or else what the
+    account's rate sends in BULK_WINDOW_SECONDS, which outlasts several steps (one a second,
+    each behind a batch or two on a busy worker). It also bounds how many calls a pause or a
+    cancel finds already queued (they are held, not sent)."""
+    if settings.BULK_WINDOW:
+        return int(settings.BULK_WINDOW)
+    rate = budget.rate_per_second(job.account)
+    return max(MIN_WINDOW, math.ceil(rate * settings.BULK_WINDOW_SECONDS))
 
 
 def _fan_out(job: BulkJob, *, room: int) -> None:

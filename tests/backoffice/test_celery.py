@@ -32,7 +32,7 @@ def queue_of(task: str, **options: str) -> str:
     ("task", "queue"),
     [
         ("resends.tasks.execute_call", "calls"),  # unless the doorbell names the lane's queue
-        ("resends.tasks.advance_bulk_job", "bulk"),
+        ("resends.tasks.advance_bulk_job", "bulk_steps"),
         ("resends.tasks.sweep_calls", "maintenance"),
         ("resends.tasks.sweep_bulk_jobs", "maintenance"),
         ("resends.tasks.sync_mirrors", "maintenance"),
@@ -53,7 +53,7 @@ def test_the_doorbell_can_send_a_call_to_either_lanes_queue() -> None:
 
 
 def test_a_worker_without_q_consumes_every_queue_and_events_are_on() -> None:
-    assert set(app.amqp.queues) == {"calls", "bulk", "maintenance"}
+    assert set(app.amqp.queues) == {"calls", "bulk", "bulk_steps", "maintenance"}
     assert app.conf.task_default_queue == "calls"
     assert app.conf.worker_send_task_events and app.conf.task_send_sent_event
     assert app.conf.worker_max_tasks_per_child == 1000

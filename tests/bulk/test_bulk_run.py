@@ -184,3 +184,28 @@ def test_a_failure_rate_past_the_threshold_is_emailed_once(
     subjects = [m.subject for m in mail.outbox]
     assert sum("failed" in s and "%" in s for s in subjects) == 1
     assert job.state == BulkState.FINISHED
+
+
+def test_the_window_holds_seconds_of_the_accounts_rate_unless_set(settings) -> None:  # type: ignore[no-untyped-def]
+    job = BulkJob(account=default_account("chargebee"), kind=BulkKind.CHARGEBEE_FULL)
+    settings.BULK_WINDOW, settings.BULK_WINDOW_SECONDS = 0, 8.0
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 58.0}
+    assert bulk_run.window_for(job) == 464  # 8 s at 58/s: it outlasts a few late steps
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 2.0}
+    assert bulk_run.window_for(job) == bulk_run.MIN_WINDOW
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 0.0}  # no limit
+    assert bulk_run.window_for(job) == bulk_run.MIN_WINDOW
+    settings.BULK_WINDOW = 3
+    assert bulk_run.window_for(job) == 3
+
+
+def test_steps_have_a_queue_of_their_own() -> None:
+    """In the calls' queue a step would wait behind every batch of the window it tops up."""
+    from django.conf import settings
+
+    from resends import doorbell
+
+    route = settings.CELERY_TASK_ROUTES[doorbell.ADVANCE_BULK_JOB]["queue"]
+    assert route == settings.BULK_STEPS_QUEUE
+    assert route not in settings.CALL_QUEUES.values()
+    assert route in {queue.name for queue in settings.CELERY_TASK_QUEUES}
