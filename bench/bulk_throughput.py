@@ -72,6 +72,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=10, help="ENGINE_BATCH_SIZE")
     parser.add_argument("--database", default="bench_bulk")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument(
+        "--arrivals", type=Path, help="write the arrivals per calendar second to this file"
+    )
     return parser.parse_args()
 
 
@@ -91,8 +94,6 @@ def environment(args: argparse.Namespace, sandbox_url: str) -> dict[str, str]:
         "JUNCTION_BATCH_SIZE": "1",
         "CHARGEBEE_RATE_PER_SECOND": str(args.rate if args.kind == "chargebee" else 0),
         "ENGINE_BATCH_SIZE": str(args.batch),
-        # A step tops the window up once a second: it holds a few seconds' worth at the rate.
-        "BULK_WINDOW": str(max(args.concurrency * 4, int(args.rate * 4))),
         "CELERY_MAX_TASKS_PER_CHILD": "100000",
         "BULK_APPROVAL_THRESHOLD": str(10**9),
         "DB_CONN_MAX_AGE": "60",
@@ -160,6 +161,8 @@ def main() -> None:
                for name, pid in (("worker", worker.pid), ("sandbox", sandbox.pid))}  # fmt: skip
         entries = ledger_entries(sandbox_url, args.kind)
         times = arrival_times(entries)
+        if args.arrivals:
+            write_arrivals(args.arrivals, times)
         duplicated, lost = judge(entries, expected)
         if len(times) != args.orders:
             raise SystemExit(f"the sandbox applied {len(times)} requests, not {args.orders}")
@@ -453,6 +456,15 @@ def group_cpu(pid: int) -> float:
         if member == pid:
             total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / tick
+
+
+def write_arrivals(path: Path, times: list[float]) -> None:
+    """One line per calendar second from the first arrival to the last: its offset and count."""
+    first = int(min(times))
+    counts = [0] * (int(max(times)) - first + 1)
+    for moment in times:
+        counts[int(moment) - first] += 1
+    path.write_text("".join(f"{second} {count}\n" for second, count in enumerate(counts)))
 
 
 def naive_rate(sandbox_url: str, count: int) -> float:
