@@ -173,6 +173,40 @@ def test_a_return_helper_resend_links_its_label_tracking_and_dashboard_page(
     assert 'data-copy="9400 1234"' in page
 
 
+def test_the_order_page_links_a_label_with_the_accounts_template_and_the_id_escaped(
+    browser: Client, order: Order, inventory: ReturnInventory, rh_resend: ResendRequest
+) -> None:
+    ReturnInventory.objects.filter(pk=inventory.pk).update(order=order)
+    set_templates(
+        rh_resend.account, label_url_template="https://portal.returnhelper.example/labels/{id}.pdf"
+    )
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert reverse("resends:request", args=[rh_resend.public_id]) in page  # in its history
+    assert 'data-testid="label"' not in page  # no label before the webhook brings it
+    rh_resend.calls.update(label_id="30/../1?x#y", tracking_number="9400 1234")
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert 'href="https://portal.returnhelper.example/labels/30%2F..%2F1%3Fx%23y.pdf"' in page
+
+
+def test_a_label_address_that_is_not_http_is_never_linked(
+    browser: Client, order: Order, inventory: ReturnInventory, rh_resend: ResendRequest
+) -> None:
+    ReturnInventory.objects.filter(pk=inventory.pk).update(order=order)
+    rh_resend.calls.update(label_url="javascript:alert(1)", tracking_number="9400 1234")
+    for url in (
+        reverse("resends:order", args=[order.pk]),
+        reverse("resends:request", args=[rh_resend.public_id]),
+    ):
+        page = text(browser.get(url))
+        assert "javascript:" not in page
+        assert 'data-testid="label"' not in page
+    # With a label id and the account's template, the label is linked from the template.
+    set_templates(rh_resend.account, label_url_template="https://labels.example/{id}")
+    rh_resend.calls.update(label_id="30123")
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert 'href="https://labels.example/30123"' in page and "javascript:" not in page
+
+
 def test_an_unknown_carrier_shows_the_tracking_number_as_plain_text(
     browser: Client, rh_resend: ResendRequest
 ) -> None:
