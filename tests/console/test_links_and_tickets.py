@@ -5,7 +5,9 @@ the forms, the preview and the stored call carry them."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from typing import Any
 
@@ -349,6 +351,71 @@ def test_a_deep_link_to_an_order_we_do_not_hold(browser: Client) -> None:
         reverse("resends:order-by-reference", args=["junction", junction_id]), {"ticket": "T-1"}
     )
     assert response["Location"] == f"{reverse('resends:junction')}?order={junction_id}&ticket=T-1"
+
+
+def tab_links(page: str) -> dict[str, str]:
+    """The Junction page's tabs: their names and addresses."""
+    nav = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', page, re.S)
+    assert nav, "no tabs on the page"
+    found = re.findall(r'<a href="([^"]*)"[^>]*>([^<]+)</a>', nav.group(1))
+    return {name: html.unescape(href) for href, name in found}
+
+
+def test_the_junction_tabs_carry_the_helpdesk_ticket(browser: Client) -> None:
+    junction_id = str(uuid.uuid4())
+    deep_link = reverse("resends:order-by-reference", args=["junction", junction_id])
+    opened = browser.get(deep_link, {"ticket": "T-1"}, follow=True)
+    tabs = tab_links(text(opened))
+    assert tabs == {
+        "By order ids": f"{reverse('resends:junction')}?ticket=T-1",
+        "By time window": f"{reverse('resends:junction')}?mode=window&ticket=T-1",
+    }
+    window = text(browser.get(tabs["By time window"]))
+    assert 'name="ticket" value="T-1"' in window
+    assert tab_links(window) == tabs  # and back again
+    assert 'name="ticket" value="T-1"' in text(browser.get(tab_links(window)["By order ids"]))
+
+    # The window submitted from the tab keeps the ticket.
+    junction = default_account("junction")
+    browser.post(
+        tabs["By time window"],
+        {
+            "token": str(uuid.uuid4()),
+            "account": str(junction.pk),
+            "mode": "window",
+            "start": "2026-01-01T00:00",
+            "end": "2026-01-02T00:00",
+            "ticket": "T-1",
+            "action": "submit",
+        },
+        headers=HTMX,
+    )
+    assert list(ResendRequest.objects.values_list("ticket", flat=True)) == ["T-1"]
+
+
+def test_the_junction_tabs_carry_a_ticket_typed_in_the_form(browser: Client) -> None:
+    """Without JavaScript the whole page comes back from a preview, its tabs with the ticket as
+    typed; without a ticket the tabs carry none."""
+    junction = default_account("junction")
+    data = {
+        "token": str(uuid.uuid4()),
+        "account": str(junction.pk),
+        "mode": "orders",
+        "order_ids": str(uuid.uuid4()),
+        "action": "preview",
+    }
+    page = text(browser.post(reverse("resends:junction"), {**data, "ticket": "ABC-7"}))
+    assert (
+        tab_links(page)["By time window"]
+        == f"{reverse('resends:junction')}?mode=window&ticket=ABC-7"
+    )
+    plain = tab_links(text(browser.get(reverse("resends:junction"))))
+    assert plain == {
+        "By order ids": reverse("resends:junction"),
+        "By time window": f"{reverse('resends:junction')}?mode=window",
+    }
+    bad = tab_links(text(browser.get(reverse("resends:junction"), {"ticket": "no spaces"})))
+    assert bad == plain
 
 
 # --- Chargebee: who asked, customer emails, webhooks -----------------------------------------
