@@ -9,7 +9,7 @@ account edited outside the admin), gives no link rather than a wrong one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -58,9 +58,9 @@ def resend_url(account: ProviderAccount, resend_id: str) -> str | None:
 
 
 def label_url(account: ProviderAccount, call: ProviderCall) -> str | None:
-    """The shipping label of a Return Helper resend: the address the provider gave, or the
-    account's label template with the label id its webhook brought."""
-    if call.label_url:
+    """The shipping label of a Return Helper resend: the address the provider gave (only an
+    http(s) one), or the account's label template with the label id its webhook brought."""
+    if call.label_url and urlsplit(call.label_url).scheme in ("http", "https"):
         return call.label_url
     return _expand(account.label_url_template, account, call.label_id)
 

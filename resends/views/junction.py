@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,7 +17,7 @@ from ..selectors import preview, search
 from ..services.requests import Submitted
 from ..services.submit import submit_junction_orders, submit_junction_window
 from .common import console_view, prefilled_ticket, preview_or_submit, signed_in_user
-from .forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_token
+from .forms import JunctionOrdersForm, JunctionWindowForm, SearchForm, new_token, ticket_from
 
 TEMPLATE = "resends/junction_form.html"
 SELECT_ALL_LIMIT = 1000
@@ -47,12 +48,11 @@ def junction_resend(request: HttpRequest) -> HttpResponse:
         "max_days": rules.JUNCTION_MAX_WINDOW.days,
         "batch_size": rules.junction_batch_size(),
     }
+    # The helpdesk ticket goes with a switch of tabs: the one a link brought, or the one typed.
+    ticket = prefilled_ticket(request) if request.method == "GET" else ticket_from(request.POST)[0]
+    context["ticket_query"] = urlencode({"ticket": ticket}) if ticket else ""
     if request.method == "GET":
-        initial: dict[str, object] = {
-            "token": new_token(),
-            "account": account,
-            "ticket": prefilled_ticket(request),
-        }
+        initial: dict[str, object] = {"token": new_token(), "account": account, "ticket": ticket}
         form: JunctionWindowForm | JunctionOrdersForm
         if mode == "window":
             now = timezone.now().replace(second=0, microsecond=0)

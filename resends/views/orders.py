@@ -26,9 +26,16 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("account"), pk=pk)
     provider = order.account.provider
     ticket = prefilled_ticket(request)
+    timeline = order_facts.timeline(order)
     context = {
         "order": order,
-        "timeline": order_facts.timeline(order),
+        "timeline": timeline,
+        # Each call's shipping label, from the provider or the resend's account's template.
+        "labels": {
+            call.pk: links.label_url(resend.account, call)
+            for resend in timeline
+            for call in resend.calls.all()
+        },
         "inventories": order_facts.inventories(order),
         "can_audit": can_audit(request.user),
         "address": order.raw.get("shipping_address") or {},

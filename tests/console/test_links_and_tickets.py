@@ -5,7 +5,9 @@ the forms, the preview and the stored call carry them."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from typing import Any
 
@@ -173,6 +175,40 @@ def test_a_return_helper_resend_links_its_label_tracking_and_dashboard_page(
     assert 'data-copy="9400 1234"' in page
 
 
+def test_the_order_page_links_a_label_with_the_accounts_template_and_the_id_escaped(
+    browser: Client, order: Order, inventory: ReturnInventory, rh_resend: ResendRequest
+) -> None:
+    ReturnInventory.objects.filter(pk=inventory.pk).update(order=order)
+    set_templates(
+        rh_resend.account, label_url_template="https://portal.returnhelper.example/labels/{id}.pdf"
+    )
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert reverse("resends:request", args=[rh_resend.public_id]) in page  # in its history
+    assert 'data-testid="label"' not in page  # no label before the webhook brings it
+    rh_resend.calls.update(label_id="30/../1?x#y", tracking_number="9400 1234")
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert 'href="https://portal.returnhelper.example/labels/30%2F..%2F1%3Fx%23y.pdf"' in page
+
+
+def test_a_label_address_that_is_not_http_is_never_linked(
+    browser: Client, order: Order, inventory: ReturnInventory, rh_resend: ResendRequest
+) -> None:
+    ReturnInventory.objects.filter(pk=inventory.pk).update(order=order)
+    rh_resend.calls.update(label_url="javascript:alert(1)", tracking_number="9400 1234")
+    for url in (
+        reverse("resends:order", args=[order.pk]),
+        reverse("resends:request", args=[rh_resend.public_id]),
+    ):
+        page = text(browser.get(url))
+        assert "javascript:" not in page
+        assert 'data-testid="label"' not in page
+    # With a label id and the account's template, the label is linked from the template.
+    set_templates(rh_resend.account, label_url_template="https://labels.example/{id}")
+    rh_resend.calls.update(label_id="30123")
+    page = text(browser.get(reverse("resends:order", args=[order.pk])))
+    assert 'href="https://labels.example/30123"' in page and "javascript:" not in page
+
+
 def test_an_unknown_carrier_shows_the_tracking_number_as_plain_text(
     browser: Client, rh_resend: ResendRequest
 ) -> None:
@@ -315,6 +351,71 @@ def test_a_deep_link_to_an_order_we_do_not_hold(browser: Client) -> None:
         reverse("resends:order-by-reference", args=["junction", junction_id]), {"ticket": "T-1"}
     )
     assert response["Location"] == f"{reverse('resends:junction')}?order={junction_id}&ticket=T-1"
+
+
+def tab_links(page: str) -> dict[str, str]:
+    """The Junction page's tabs: their names and addresses."""
+    nav = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', page, re.S)
+    assert nav, "no tabs on the page"
+    found = re.findall(r'<a href="([^"]*)"[^>]*>([^<]+)</a>', nav.group(1))
+    return {name: html.unescape(href) for href, name in found}
+
+
+def test_the_junction_tabs_carry_the_helpdesk_ticket(browser: Client) -> None:
+    junction_id = str(uuid.uuid4())
+    deep_link = reverse("resends:order-by-reference", args=["junction", junction_id])
+    opened = browser.get(deep_link, {"ticket": "T-1"}, follow=True)
+    tabs = tab_links(text(opened))
+    assert tabs == {
+        "By order ids": f"{reverse('resends:junction')}?ticket=T-1",
+        "By time window": f"{reverse('resends:junction')}?mode=window&ticket=T-1",
+    }
+    window = text(browser.get(tabs["By time window"]))
+    assert 'name="ticket" value="T-1"' in window
+    assert tab_links(window) == tabs  # and back again
+    assert 'name="ticket" value="T-1"' in text(browser.get(tab_links(window)["By order ids"]))
+
+    # The window submitted from the tab keeps the ticket.
+    junction = default_account("junction")
+    browser.post(
+        tabs["By time window"],
+        {
+            "token": str(uuid.uuid4()),
+            "account": str(junction.pk),
+            "mode": "window",
+            "start": "2026-01-01T00:00",
+            "end": "2026-01-02T00:00",
+            "ticket": "T-1",
+            "action": "submit",
+        },
+        headers=HTMX,
+    )
+    assert list(ResendRequest.objects.values_list("ticket", flat=True)) == ["T-1"]
+
+
+def test_the_junction_tabs_carry_a_ticket_typed_in_the_form(browser: Client) -> None:
+    """Without JavaScript the whole page comes back from a preview, its tabs with the ticket as
+    typed; without a ticket the tabs carry none."""
+    junction = default_account("junction")
+    data = {
+        "token": str(uuid.uuid4()),
+        "account": str(junction.pk),
+        "mode": "orders",
+        "order_ids": str(uuid.uuid4()),
+        "action": "preview",
+    }
+    page = text(browser.post(reverse("resends:junction"), {**data, "ticket": "ABC-7"}))
+    assert (
+        tab_links(page)["By time window"]
+        == f"{reverse('resends:junction')}?mode=window&ticket=ABC-7"
+    )
+    plain = tab_links(text(browser.get(reverse("resends:junction"))))
+    assert plain == {
+        "By order ids": reverse("resends:junction"),
+        "By time window": f"{reverse('resends:junction')}?mode=window",
+    }
+    bad = tab_links(text(browser.get(reverse("resends:junction"), {"ticket": "no spaces"})))
+    assert bad == plain
 
 
 # --- Chargebee: who asked, customer emails, webhooks -----------------------------------------
