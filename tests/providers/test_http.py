@@ -191,6 +191,16 @@ def test_sessions_read_proxies_from_the_environment_only_when_some_are_set(
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     assert new_session().trust_env is False  # nothing to read: no scan of os.environ per request
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/private-ca.pem")
+    session = new_session()
+    assert session.trust_env is False  # the bundle is read once, here
+    assert session.verify == "/etc/ssl/private-ca.pem"
+    assert (
+        session.merge_environment_settings("https://api.example.com/", {}, None, None, None)[
+            "verify"
+        ]
+        == "/etc/ssl/private-ca.pem"
+    )
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     session = new_session()
     assert session.trust_env is True
