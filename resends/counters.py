@@ -40,13 +40,23 @@ def _key(labels: dict[str, str]) -> str:
 
 
 def add(name: str, amount: int = 1, **labels: str) -> None:
+    add_many({name: amount}, **labels)
+
+
+def add_many(amounts: dict[str, int], **labels: str) -> None:
+    """Several counters with the same labels, in one round trip to Redis."""
+    key = _key(labels)
     try:
         if settings.REDIS_URL:
-            _redis(settings.REDIS_URL).hincrby(REDIS_KEY, f"{name} {_key(labels)}", amount)
+            pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+            for name, amount in amounts.items():
+                pipe.hincrby(REDIS_KEY, f"{name} {key}", amount)
+            pipe.execute()
         else:
-            _add_to_row(name, _key(labels), amount)
+            for name, amount in amounts.items():
+                _add_to_row(name, key, amount)
     except (redis.RedisError, DatabaseError) as exc:  # the counted thing still happens
-        log.warning("counter %s not written: %s", name, type(exc).__name__)
+        log.warning("counters %s not written: %s", ", ".join(amounts), type(exc).__name__)
 
 
 def read(name: str) -> dict[Labels, int]:

@@ -112,9 +112,11 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     if not slot.at:  # fixed now, before anything else takes time
         slot = replace(slot, at=time.time() + slot.wait)
     if slot.wait > 0:  # /metrics: how often, and how long, the budget holds requests back
-        counters.add(counters.BUDGET_WAITS, account=account.code, lane=lane.value)
-        wait_ms = round(slot.wait * 1000)
-        counters.add(counters.BUDGET_WAIT_MS, wait_ms, account=account.code, lane=lane.value)
+        counters.add_many(
+            {counters.BUDGET_WAITS: 1, counters.BUDGET_WAIT_MS: round(slot.wait * 1000)},
+            account=account.code,
+            lane=lane.value,
+        )
     return slot
 
 
