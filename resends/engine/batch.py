@@ -35,12 +35,11 @@ from .execution import (
     Exchanged,
     _fail,
     _hold,
-    _job_state,
     _not_sent,
-    _siblings,
     attempt_fields,
     close_succeeded_attempt,
     exchange,
+    read_calls,
     record,
     succeeded_fields,
     wait_for_slot,
@@ -94,12 +93,11 @@ def process_batch(call_ids: Sequence[int], *, worker: str, task_id: str = "") ->
             updated_at=now,
         )
     )
+    ids = ", ".join(["%s"] * len(call_ids))
     calls = (
-        list(
-            ProviderCall.objects.filter(pk__in=call_ids, state=CallState.IN_FLIGHT, locked_by=token)
-            .select_related("account", "request")
-            .annotate(siblings=_siblings(), job_state=_job_state())
-            .order_by("pk")
+        read_calls(
+            f"c.id IN ({ids}) AND c.state = %s AND c.locked_by = %s",
+            [*call_ids, CallState.IN_FLIGHT, token],
         )
         if won
         else []

@@ -13,18 +13,25 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..checks import call_problems, held_by
-from ..models import BulkJob, CallAttempt, ProviderAccount, ProviderCall, ReviewDecision
+from ..models import (
+    BulkJob,
+    CallAttempt,
+    ProviderAccount,
+    ProviderCall,
+    ResendRequest,
+    ReviewDecision,
+)
 from ..models.audit import CallState, Lane, lane_of
 from ..models.review import Decision
 from ..providers.base import (
@@ -42,6 +49,7 @@ from ..rules import Problem
 from . import budget, policy
 from .budget import Slot
 from .outcome import apply_success, settle_request
+from .rows import Joined
 
 log = logging.getLogger(__name__)
 Op = ProviderCall.Operation
@@ -59,43 +67,59 @@ class Next:
 DONE = Next()
 
 
-def _claimable(now: datetime) -> Q:
-    return (
-        Q(state=CallState.PENDING, next_attempt_at__isnull=True)
-        | Q(state=CallState.PENDING, next_attempt_at__lte=now)
-        | Q(state=CallState.UNKNOWN, next_attempt_at__isnull=True)
-        | Q(state=CallState.UNKNOWN, next_attempt_at__lte=now)
-        | Q(state=CallState.IN_FLIGHT, locked_at__lt=now - policy.lease())
+_CALL = Joined(ProviderCall, "c")
+_ACCOUNT = Joined(ProviderAccount, "a")
+_REQUEST = Joined(ResendRequest, "r")
+
+
+def _claimable(now: datetime, prefix: str = "") -> tuple[str, list[Any]]:
+    """SQL for "may be claimed now": due (pending, or an unknown outcome to settle) or leased by
+    a worker whose lease has run out."""
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"(({prefix}state IN (%s, %s) AND ({prefix}next_attempt_at IS NULL"
+        f" OR {prefix}next_attempt_at <= %s)) OR ({prefix}state = %s AND {prefix}locked_at < %s))"
     )
+    params = [CallState.PENDING, CallState.UNKNOWN, adapt(now)]
+    return sql, [*params, CallState.IN_FLIGHT, adapt(now - policy.lease())]
 
 
-def _siblings() -> Subquery:
-    """How many resend calls (not cancellations) the call's request has: with one, the request's
-    state follows the call's without counting (outcome.settle_request)."""
-    return Subquery(
-        ProviderCall.objects.filter(request_id=OuterRef("request_id"))
-        .exclude(operation=Op.RETURNHELPER_CANCEL_RESEND)
-        .order_by()
-        .values("request_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+def read_calls(where: str, params: Sequence[Any]) -> list[ProviderCall]:
+    """Calls (aliased c) with what the engine needs about each, in one query: the account, the
+    request, its bulk job's state (`job_state`) and how many resend calls (not cancellations)
+    the request has (`siblings`: with one, the request's state follows the call's without
+    counting, outcome.settle_request). Written out rather than built with the ORM, which took
+    longer to compile it than the database took to answer."""
+    quote = connection.ops.quote_name
+    calls, jobs = quote(ProviderCall._meta.db_table), quote(BulkJob._meta.db_table)
+    sql = (
+        f"SELECT {_CALL.columns()}, {_ACCOUNT.columns()}, {_REQUEST.columns()},"
+        f" (SELECT COUNT(*) FROM {calls} s WHERE s.request_id = c.request_id"
+        f" AND s.operation <> %s),"
+        f" (SELECT j.state FROM {jobs} j WHERE j.id = r.bulk_job_id)"
+        f" FROM {_CALL.table()} JOIN {_ACCOUNT.table()} ON a.id = c.account_id"
+        f" JOIN {_REQUEST.table()} ON r.id = c.request_id WHERE {where} ORDER BY c.id"
     )
-
-
-def _job_state() -> Subquery:
-    return Subquery(BulkJob.objects.filter(pk=OuterRef("request__bulk_job_id")).values("state"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Op.RETURNHELPER_CANCEL_RESEND, *params])
+        rows = cursor.fetchall()
+    found = []
+    ends = (len(_CALL.fields), len(_CALL.fields) + len(_ACCOUNT.fields))
+    for row in rows:
+        call = _CALL.instance(row[: ends[0]])
+        assert isinstance(call, ProviderCall)
+        call.account = _ACCOUNT.instance(row[ends[0] : ends[1]])  # type: ignore[assignment]
+        call.request = _REQUEST.instance(row[ends[1] : -2])  # type: ignore[assignment]
+        call.siblings, call.job_state = row[-2], row[-1]  # type: ignore[attr-defined]
+        found.append(call)
+    return found
 
 
 def observe(call_id: int, now: datetime | None = None) -> ProviderCall | None:
-    """The call as it is now, if it may be claimed, with what the engine needs about it in the
-    same query: its account, request, bulk job's state and number of sibling calls."""
-    return (
-        ProviderCall.objects.filter(pk=call_id)
-        .filter(_claimable(now or timezone.now()))
-        .select_related("account", "request")
-        .annotate(siblings=_siblings(), job_state=_job_state())
-        .first()
-    )
+    """The call as it is now, if it may be claimed, with what the engine needs about it."""
+    claimable, params = _claimable(now or timezone.now(), prefix="c.")
+    found = read_calls(f"c.id = %s AND {claimable}", [call_id, *params])
+    return found[0] if found else None
 
 
 def claim(observed: ProviderCall, worker: str, now: datetime | None = None) -> bool:
@@ -103,22 +127,23 @@ def claim(observed: ProviderCall, worker: str, now: datetime | None = None) -> b
     about to be opened. Nobody else's claim or outcome can come between (any of them changes the
     state, the lease or the count), so the observed row is the call's truth from here on."""
     now = now or timezone.now()
-    won = (
-        ProviderCall.objects.filter(
-            pk=observed.pk,
-            state=observed.state,
-            locked_at=observed.locked_at,
-            attempts=observed.attempts,
-        )
-        .filter(_claimable(now))
-        .update(
-            state=CallState.IN_FLIGHT,
-            locked_at=now,
-            locked_by=worker[:100],
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-    )
+    adapt = connection.ops.adapt_datetimefield_value
+    claimable, params = _claimable(now)
+    lease = "locked_at IS NULL" if observed.locked_at is None else "locked_at = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(ProviderCall._meta.db_table)}"
+            " SET state = %s, locked_at = %s, locked_by = %s, attempts = attempts + 1,"
+            f" updated_at = %s WHERE id = %s AND state = %s AND {lease} AND attempts = %s"
+            f" AND {claimable}",
+            [
+                CallState.IN_FLIGHT, adapt(now), worker[:100], adapt(now), observed.pk,
+                observed.state,
+                *([] if observed.locked_at is None else [adapt(observed.locked_at)]),
+                observed.attempts, *params,
+            ],
+        )  # fmt: skip
+        won = cursor.rowcount == 1
     if won:
         observed.claimed_from = observed.state  # type: ignore[attr-defined]
         observed.state, observed.locked_at, observed.locked_by = (
@@ -127,7 +152,7 @@ def claim(observed: ProviderCall, worker: str, now: datetime | None = None) -> b
             worker[:100],
         )
         observed.attempts += 1
-    return bool(won)
+    return won
 
 
 def _unsettled(call: ProviderCall) -> bool:

@@ -36,3 +36,34 @@ def update_rows(model: type[Model], rows: Sequence[Model], fields: Sequence[str]
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+class Joined:
+    """A model's concrete columns in a hand-written SELECT (under a table alias), and the model
+    instance back from a row's values, converted as the ORM converts them (JSON, booleans, times
+    on SQLite, ...). For the engine's hottest read, which the ORM took ~14 ms to compile."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model, self.alias = model, alias
+        self.fields = [f for f in model._meta.concrete_fields if isinstance(f, Field)]
+
+    def columns(self) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{quote(str(field.column))}" for field in self.fields)
+
+    def table(self) -> str:
+        return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
+
+    def instance(self, values: Sequence[object]) -> Model:
+        converted = []
+        for field, value in zip(self.fields, values, strict=True):
+            column = field.get_col(self.model._meta.db_table)
+            for convert in (
+                *connection.ops.get_db_converters(column),
+                *column.get_db_converters(connection),
+            ):
+                value = convert(value, column, connection)
+            converted.append(value)
+        return self.model.from_db(
+            connection.alias, [field.attname for field in self.fields], converted
+        )
