@@ -32,6 +32,7 @@ from ..providers.base import ErrorClass
 from ..providers.registry import adapter_for
 from . import policy
 from .execution import (
+    ATTEMPT_FIELDS,
     Exchanged,
     _fail,
     _hold,
@@ -58,16 +59,6 @@ CALL_FIELDS = (
     "locked_at",
     "locked_by",
     "updated_at",
-)
-ATTEMPT_FIELDS = (
-    "finished_at",
-    "outcome",
-    "request_redacted",
-    "response_status",
-    "response_excerpt",
-    "duration_ms",
-    "error_class",
-    "error_message",
 )
 
 

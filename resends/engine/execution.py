@@ -49,7 +49,7 @@ from ..rules import Problem
 from . import budget, policy
 from .budget import Slot
 from .outcome import apply_success, settle_request
-from .rows import Joined
+from .rows import Joined, update_rows
 
 log = logging.getLogger(__name__)
 Op = ProviderCall.Operation
@@ -377,7 +377,7 @@ def record(call: ProviderCall, attempt: CallAttempt, exchanged: Exchanged) -> Ne
             return _after_unknown(call, "Unexpected error while calling the provider.")
     with transaction.atomic():
         close_succeeded_attempt(attempt, exchanged.result)
-        attempt.save()
+        update_rows(CallAttempt, [attempt], ATTEMPT_FIELDS)
         return _succeed(call, exchanged.result)
 
 
@@ -419,6 +419,19 @@ def attempt_fields(call: ProviderCall, worker: str, task_id: str, purpose: str) 
     }
 
 
+# What closing an attempt writes (the rest was written when it was opened).
+ATTEMPT_FIELDS = (
+    "finished_at",
+    "outcome",
+    "request_redacted",
+    "response_status",
+    "response_excerpt",
+    "duration_ms",
+    "error_class",
+    "error_message",
+)
+
+
 def _close_attempt(
     attempt: CallAttempt,
     exchange: Exchange | None,
@@ -443,7 +456,7 @@ def _close_attempt(
     elif message:
         attempt.error_message = message[:2000]
     if save:
-        attempt.save()
+        update_rows(CallAttempt, [attempt], ATTEMPT_FIELDS)
 
 
 def _finish(call: ProviderCall, **fields: Any) -> bool:
