@@ -149,10 +149,19 @@ def resend(state: SandboxState, request: Request, match: re.Match[str]) -> Respo
     if key is not None:
         now = state.now()
         window = state.config.idempotency_window_seconds
-        expired = [k for k, rec in state.cb_idempotency.items() if now - rec.created_at > window]
+        # Records are kept in the order they were made, so the expired ones are at the front:
+        # stop at the first live one (a scan of every record made each request cost O(n)).
+        expired = []
+        for stale, rec in state.cb_idempotency.items():
+            if now - rec.created_at <= window:
+                break
+            expired.append(stale)
         for stale in expired:
             del state.cb_idempotency[stale]
         record = state.cb_idempotency.get(key)
+        if record is not None and now - record.created_at > window:  # the clock was set back
+            del state.cb_idempotency[key]
+            record = None
         if record is not None:
             if record.fingerprint != fingerprint:
                 return cb_error(
