@@ -211,8 +211,9 @@ def _rate_budget() -> Iterator[Metric]:
     )
     late = CounterMetricFamily(
         "resends_rate_gate_late_passes",
-        "Times a request passed the departure gate again because its worker ran late after the "
-        "first pass (a busy machine); many mean the allowance is too tight for this host.",
+        "Times a request was stamped at the departure gate again because its worker ran late "
+        "after the first pass or before its bytes were written (a busy machine); many mean the "
+        "allowance is too tight for this host.",
         labels=["provider", "account"],
     )
     counts = reads.budget_counts()

@@ -27,7 +27,7 @@ WEBHOOKS_RECEIVED = "webhooks_received"  # provider
 WEBHOOKS_REJECTED = "webhooks_rejected"  # provider, status (the 4xx answered)
 BUDGET_WAITS = "rate_budget_waits"  # account, lane: a slot later than now, or none yet
 BUDGET_WAIT_MS = "rate_budget_wait_ms"  # account, lane: the waits those answers set
-GATE_LATE_PASSES = "rate_gate_late_passes"  # account: a gate answer came late; stamped again
+GATE_LATE_PASSES = "rate_gate_late_passes"  # account: a request passed or left late; restamped
 
 REDIS_KEY = "resends:counters"
 REDIS_TIMEOUT_SECONDS = 1.0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Protocol
@@ -99,6 +100,7 @@ def slot_interval(rate: float) -> float:
 class Store(Protocol):
     def reserve(self, account_id: int, interval: float, lane: Lane) -> Slot: ...
     def depart(self, account_id: int, rate: float, window: float, token: str = "") -> float: ...
+    def restamp(self, account_id: int, token: str) -> None: ...
     def cool_down(self, account_id: int, seconds: float) -> None: ...
     def reset(self, account_id: int) -> None: ...
     def snapshot(self, account_id: int, window: float) -> BudgetState: ...
@@ -120,13 +122,18 @@ def reserve(account: ProviderAccount, lane: Lane) -> Slot:
     return slot
 
 
-def depart(account: ProviderAccount) -> None:
+def depart(account: ProviderAccount) -> Callable[[], None] | None:
     """The last gate, just before the request leaves: at most `rate` departures in any
     departure_window(). Slots already space requests; this holds back one that woke late so it
-    cannot bunch up with the ones after it."""
+    cannot bunch up with the ones after it.
+
+    Returns what to call once the request's bytes are written: a request that left later than
+    the slack after its stamp (the worker was kept from running between the gate and the write)
+    is stamped again as of then, so the requests after it are held back from when it really
+    left, not from when it passed."""
     rate = rate_per_second(account)
     if rate <= 0:
-        return
+        return None
     window, token = departure_window(), uuid.uuid4().hex
     slack = max(0.001, float(settings.RATE_ARRIVAL_ALLOWANCE_SECONDS) * GATE_SLACK_SHARE)
     late = 0
@@ -135,10 +142,17 @@ def depart(account: ProviderAccount) -> None:
         if (wait := store().depart(account.pk, rate, window, token)) > 0:
             time.sleep(wait)
         elif time.monotonic() - asked <= slack or late >= GATE_PASSES:
-            return
+            break
         else:  # stamped, but this worker ran late since: stamp it again, as of now
             late += 1
             counters.add(counters.GATE_LATE_PASSES, account=account.code)
+
+    def left() -> None:
+        if time.monotonic() - asked > slack:
+            store().restamp(account.pk, token)
+            counters.add(counters.GATE_LATE_PASSES, account=account.code)
+
+    return left
 
 
 def cool_down(account: ProviderAccount, seconds: float) -> None:
@@ -206,6 +220,13 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + window - now)
 """
 
+_RESTAMP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return 1
+"""
+
 _COOL_DOWN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -225,6 +246,7 @@ class RedisStore:
         self._reserve = self.client.register_script(_RESERVE)
         self._cool_down = self.client.register_script(_COOL_DOWN)
         self._depart = self.client.register_script(_DEPART)
+        self._restamp = self.client.register_script(_RESTAMP)
 
     @staticmethod
     def _keys(account_id: int) -> list[str]:
@@ -243,6 +265,10 @@ class RedisStore:
             keys=[self._keys(account_id)[3]], args=[rate, window, token or uuid.uuid4().hex]
         )
         return max(0.0, float(answer))
+
+    def restamp(self, account_id: int, token: str) -> None:
+        """The departure stamped under `token`, if still counted, moves to now."""
+        self._restamp(keys=[self._keys(account_id)[3]], args=[token])
 
     def cool_down(self, account_id: int, seconds: float) -> None:
         self._cool_down(keys=[self._keys(account_id)[1]], args=[seconds])
@@ -300,6 +326,17 @@ class DatabaseStore:
             state.departures = [*(list(entry) for entry in recent), [now, token]]
             state.save(update_fields=["departures"])
             return 0.0
+
+    def restamp(self, account_id: int, token: str) -> None:
+        with transaction.atomic():
+            state = self._locked(account_id)
+            now = time.time()
+            entries = [_departure(entry) for entry in state.departures]
+            if any(mark == token for _, mark in entries):
+                state.departures = [
+                    [now if mark == token else moment, mark] for moment, mark in entries
+                ]
+                state.save(update_fields=["departures"])
 
     def cool_down(self, account_id: int, seconds: float) -> None:
         with transaction.atomic():

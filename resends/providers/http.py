@@ -67,8 +67,11 @@ def default_timeout() -> Timeout:
 
 
 # Set by the engine around a call: passed just before each request's first byte is written, so
-# nothing slow sits between the rate budget's departure gate and the provider.
-departure_gate: ContextVar[Callable[[], None] | None] = ContextVar("departure_gate", default=None)
+# nothing slow sits between the rate budget's departure gate and the provider. What it returns,
+# if anything, is called once the request's first bytes are written (the gate restamps a request
+# that left late).
+Gate = Callable[[], Callable[[], None] | None]
+departure_gate: ContextVar[Gate | None] = ContextVar("departure_gate", default=None)
 
 
 class _GatedSend:
@@ -90,8 +93,10 @@ class _GatedSend:
             self._gate_pending = False  # first: a proxy's CONNECT while connecting is not it
             if self.sock is None and self.auto_open:
                 self.connect()  # type: ignore[attr-defined]
-            if (gate := departure_gate.get()) is not None:
-                gate()
+            if (gate := departure_gate.get()) is not None and (left := gate()) is not None:
+                super().send(data)  # type: ignore[misc]
+                left()
+                return
         super().send(data)  # type: ignore[misc]
 
 
@@ -401,7 +406,7 @@ def send(
     if (gate := departure_gate.get()) is not None and not _gated_on_the_connection(
         session, prepared
     ):
-        gate()
+        gate()  # through a proxy, when the request leaves is not seen here: not restamped
         gated_here = departure_gate.set(None)  # passed: the connection must not pass it again
     started = time.monotonic()
     try:

@@ -185,3 +185,45 @@ def test_a_departure_stamped_again_counts_once(account, settings, kind: str) -> 
     assert store.depart(account.pk, 2, window, "other") == 0.0
     assert store.depart(account.pk, 2, window, "third") > 0  # the window holds two
     store.reset(account.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["database", "redis"])
+def test_a_departure_restamped_counts_from_when_it_left(account, settings, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """A request that passed the gate but left later (its worker kept from running) is stamped
+    again as of when it left, so the next request waits a whole window from then."""
+    if kind == "redis" and not settings.REDIS_URL:
+        pytest.skip("no Redis in this run")
+    store = budget.RedisStore(settings.REDIS_URL) if kind == "redis" else budget.DatabaseStore()
+    store.reset(account.pk)
+    window, late = budget.departure_window(), 0.3
+    assert store.depart(account.pk, 1, window, "left-late") == 0.0
+    time.sleep(late)
+    store.restamp(account.pk, "left-late")
+    asked = time.monotonic()
+    wait = store.depart(account.pk, 1, window, "next")
+    # From the restamp, not the pass: without it the wait would be at most window - late.
+    assert wait > window - late + 0.5 * late - (time.monotonic() - asked)
+    store.restamp(account.pk, "never-stamped")  # a token the store does not hold: nothing
+    assert store.snapshot(account.pk, window).recent_departures == 1
+    store.reset(account.pk)
+
+
+@pytest.mark.django_db
+def test_the_gate_restamps_a_request_only_when_it_left_late(account, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.RATE_PER_SECOND = {**settings.RATE_PER_SECOND, "chargebee": 1.0}
+    window, pause = budget.departure_window(), 0.3
+    left = budget.depart(account)
+    assert left is not None
+    left()  # written at once: the pass's stamp stands
+    time.sleep(pause)
+    # The next may go a window after the pass, so about `pause` sooner than a window from now.
+    assert budget.store().depart(account.pk, 1, window, "probe") < window - pause / 2
+    budget.store().reset(account.pk)
+
+    left = budget.depart(account)
+    assert left is not None
+    time.sleep(pause)  # kept from running between the gate and the write
+    left()
+    # Stamped again as it left: the next waits a whole window from now.
+    assert budget.store().depart(account.pk, 1, window, "probe") > window - pause / 2

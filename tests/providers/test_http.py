@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -236,6 +237,34 @@ def test_the_departure_gate_is_passed_once_per_request_on_an_open_connection(
     finally:
         departure_gate.reset(token)
     assert seen_at_gate == [0, 1]  # once each, before the provider had it
+
+
+def test_what_the_gate_returns_is_called_once_the_request_is_written(
+    sandbox: RunningSandbox,
+) -> None:
+    """The gate's callback comes after the write and before the answer is read (the budget
+    restamps there a request that left late)."""
+    events: list[str] = []
+
+    def gate() -> Callable[[], None]:
+        events.append("gate")
+        return lambda: events.append("written")
+
+    token = departure_gate.set(gate)
+    try:
+        for _ in range(2):
+            response, _exchange = send(
+                new_session(),
+                "GET",
+                f"{sandbox.junction_url}/v3/orders",
+                label="Junction",
+                timeout=TIMEOUT,
+                headers={"x-vital-api-key": JUNCTION_KEY},
+            )
+            events.append(f"answer {response.status_code}")
+    finally:
+        departure_gate.reset(token)
+    assert events == ["gate", "written", "answer 200"] * 2
 
 
 def test_the_gate_is_not_passed_when_nothing_can_leave(closed_port: int) -> None:
