@@ -49,7 +49,7 @@ from ..rules import Problem
 from . import budget, policy
 from .budget import Slot
 from .outcome import apply_success, settle_request
-from .rows import Joined, update_rows
+from .rows import Joined, update_one, update_rows
 
 log = logging.getLogger(__name__)
 Op = ProviderCall.Operation
@@ -229,18 +229,21 @@ def _hold(call: ProviderCall, why: str) -> Next:
     """Its bulk job is paused (wait for resume, which re-rings it) or cancelled (never send).
     No attempt was opened, so the one the claim counted is given back."""
     if why == "cancelled":
-        _finish(call, state=CallState.CANCELLED, finished_at=timezone.now(), **_UNCOUNT)
+        _finish(call, state=CallState.CANCELLED, finished_at=timezone.now(), **_uncounted(call))
     else:
         _finish(
             call,
             state=CallState.UNKNOWN if _unsettled(call) else CallState.PENDING,
             next_attempt_at=timezone.now() + timedelta(days=1),  # not the sweeper's until resumed
-            **_UNCOUNT,
+            **_uncounted(call),
         )
     return DONE
 
 
-_UNCOUNT = {"attempts": F("attempts") - 1}
+def _uncounted(call: ProviderCall) -> dict[str, Any]:
+    """The attempt count without the one the claim counted (the lease is ours, so the count
+    we hold is the row's)."""
+    return {"attempts": call.attempts - 1}
 
 
 def _not_sent(problems: list[Problem]) -> str:
@@ -461,8 +464,15 @@ def _close_attempt(
 
 def _finish(call: ProviderCall, **fields: Any) -> bool:
     with transaction.atomic(savepoint=False):
-        updated = ProviderCall.objects.filter(_still_ours(call)).update(
-            locked_at=None, locked_by="", updated_at=timezone.now(), **fields
+        updated = update_one(
+            ProviderCall,
+            call.pk,
+            {"locked_at": None, "locked_by": "", "updated_at": timezone.now(), **fields},
+            where={
+                "state": CallState.IN_FLIGHT,
+                "locked_by": call.locked_by,
+                "locked_at": call.locked_at,
+            },
         )
         if updated:
             settle_request(call, fields.get("state", CallState.IN_FLIGHT))
@@ -500,7 +510,7 @@ def _fail(
         finished_at=timezone.now(),
         error_class=error_class.value,
         failure_reason=redact_text(reason)[:2000],
-        **(_UNCOUNT if unclaimed else {}),
+        **(_uncounted(call) if unclaimed else {}),
     )
     return DONE
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..models import Order, ProviderCall, ResendRequest, ReturnInventory
 from ..models.audit import CallState, RequestState
 from ..providers.base import CallResult
-from .rows import update_rows
+from .rows import update_one, update_rows
 
 Op = ProviderCall.Operation
 
@@ -73,10 +73,15 @@ def settle_request(call: ProviderCall, state: str) -> None:
         return
     new = request_state_for({state: 1})
     now = timezone.now()
-    ResendRequest.objects.filter(pk=call.request_id).exclude(_keeps_state(new)).update(
-        state=new,
-        state_changed_at=now,
-        finished_at=now if new in ResendRequest.FINAL_STATES else None,
+    update_one(
+        ResendRequest,
+        call.request_id,
+        {
+            "state": new,
+            "state_changed_at": now,
+            "finished_at": now if new in ResendRequest.FINAL_STATES else None,
+        },
+        not_in={"state": _kept_states(new)},
     )
 
 
@@ -99,13 +104,16 @@ def settle_requests(calls: Sequence[ProviderCall]) -> None:
         )
 
 
+def _kept_states(new: str) -> list[str]:
+    """Requests in these states do not take `new` from their only call: drafts and those
+    awaiting approval, those already there, and (for a success) those cancelled at the provider
+    after it."""
+    kept = [RequestState.DRAFT, RequestState.AWAITING_APPROVAL, new]
+    return [*kept, RequestState.CANCELLED] if new == RequestState.SUCCEEDED else kept
+
+
 def _keeps_state(new: str) -> Q:
-    """Requests that do not take `new` from their only call: drafts and those awaiting approval,
-    those already there, and (for a success) those cancelled at the provider after it."""
-    unchanged = Q(state__in=(RequestState.DRAFT, RequestState.AWAITING_APPROVAL, new))
-    if new == RequestState.SUCCEEDED:
-        unchanged |= Q(state=RequestState.CANCELLED)
-    return unchanged
+    return Q(state__in=_kept_states(new))
 
 
 def count_resends(order: Order) -> int:
