@@ -127,23 +127,28 @@ def claim(observed: ProviderCall, worker: str, now: datetime | None = None) -> b
     about to be opened. Nobody else's claim or outcome can come between (any of them changes the
     state, the lease or the count), so the observed row is the call's truth from here on."""
     now = now or timezone.now()
-    adapt = connection.ops.adapt_datetimefield_value
-    claimable, params = _claimable(now)
-    lease = "locked_at IS NULL" if observed.locked_at is None else "locked_at = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {connection.ops.quote_name(ProviderCall._meta.db_table)}"
-            " SET state = %s, locked_at = %s, locked_by = %s, attempts = attempts + 1,"
-            f" updated_at = %s WHERE id = %s AND state = %s AND {lease} AND attempts = %s"
-            f" AND {claimable}",
-            [
-                CallState.IN_FLIGHT, adapt(now), worker[:100], adapt(now), observed.pk,
-                observed.state,
-                *([] if observed.locked_at is None else [adapt(observed.locked_at)]),
-                observed.attempts, *params,
-            ],
-        )  # fmt: skip
-        won = cursor.rowcount == 1
+    won = (
+        update_one(
+            ProviderCall,
+            observed.pk,
+            {
+                "state": CallState.IN_FLIGHT,
+                "locked_at": now,
+                "locked_by": worker[:100],
+                "attempts": observed.attempts + 1,
+                "updated_at": now,
+            },
+            where={
+                "state": observed.state,
+                "locked_at": observed.locked_at,
+                "attempts": observed.attempts,
+            },
+            # Still claimable as of now: a hold gives back the count and the lease but moves
+            # next_attempt_at, which the three fields above do not show.
+            also=_claimable(now),
+        )
+        == 1
+    )
     if won:
         observed.claimed_from = observed.state  # type: ignore[attr-defined]
         observed.state, observed.locked_at, observed.locked_by = (

@@ -89,10 +89,12 @@ def update_one(
     *,
     where: Mapping[str, object] | None = None,
     not_in: Mapping[str, Sequence[object]] | None = None,
+    also: tuple[str, Sequence[Any]] | None = None,
 ) -> int:
-    """One row's fields set to plain values, if its other fields still equal `where` and are
-    none of `not_in`; returns the rows changed (0 or 1). The engine's conditional writes, which
-    the ORM took several milliseconds each to compile."""
+    """One row's fields set to plain values, if its other fields still equal `where` (None: IS
+    NULL), are none of `not_in`, and `also` (a condition written out, with its parameters)
+    holds; returns the rows changed (0 or 1). The engine's conditional writes, which the ORM
+    took several milliseconds each to compile."""
     meta = model._meta
     assert meta.pk is not None
 
@@ -117,6 +119,9 @@ def update_one(
         marks = ", ".join(["%s"] * len(prepared_values))
         conditions.append(f"{prepared(name, None)[0]} NOT IN ({marks})")
         params.extend(prepared_values)
+    if also is not None:
+        conditions.append(f"({also[0]})")
+        params.extend(also[1])
     table = connection.ops.quote_name(meta.db_table)
     sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
     with connection.cursor() as cursor:
