@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
+import requests
 
-from resends.providers.base import ErrorClass, ProviderError
+from resends.providers.base import ErrorClass, Exchange, ProviderError
 from resends.providers.http import (
     USER_AGENT,
     Scrubber,
@@ -25,18 +27,26 @@ from .conftest import JUNCTION_KEY, SHORT_READ, TIMEOUT, Control
 from .helpers import assert_no_secret
 
 
-def test_a_request_carries_our_user_agent_and_comes_back_redacted(
-    sandbox: RunningSandbox, control: Control
-) -> None:
-    response, exchange = send(
-        new_session(),
+def list_orders(
+    sandbox: RunningSandbox, session: requests.Session, **options: Any
+) -> tuple[requests.Response, Exchange]:
+    """GET Junction's order list through `send`, as a client does."""
+    options.setdefault("timeout", TIMEOUT)
+    return send(
+        session,
         "GET",
         f"{sandbox.junction_url}/v3/orders",
         label="Junction",
-        timeout=TIMEOUT,
         headers={"x-vital-api-key": JUNCTION_KEY},
-        params={"page": 1, "size": 1},
-        scrubber=Scrubber([JUNCTION_KEY]),
+        **options,
+    )
+
+
+def test_a_request_carries_our_user_agent_and_comes_back_redacted(
+    sandbox: RunningSandbox, control: Control
+) -> None:
+    response, exchange = list_orders(
+        sandbox, new_session(), params={"page": 1, "size": 1}, scrubber=Scrubber([JUNCTION_KEY])
     )
 
     assert response.status_code == 200
@@ -93,14 +103,7 @@ def test_a_read_that_hangs_is_only_transient(sandbox: RunningSandbox, control: C
     control.fault("junction", hang_seconds=1.0, hang_count=1)
 
     with pytest.raises(ProviderError) as caught:
-        send(
-            new_session(),
-            "GET",
-            f"{sandbox.junction_url}/v3/orders",
-            label="Junction",
-            timeout=SHORT_READ,
-            headers={"x-vital-api-key": JUNCTION_KEY},
-        )
+        list_orders(sandbox, new_session(), timeout=SHORT_READ)
 
     assert caught.value.error_class is ErrorClass.TRANSIENT
     assert caught.value.code == "ReadTimeout"
@@ -225,14 +228,7 @@ def test_the_departure_gate_is_passed_once_per_request_on_an_open_connection(
     token = departure_gate.set(gate)
     try:
         for _ in range(2):
-            response, _exchange = send(
-                session,
-                "GET",
-                f"{sandbox.junction_url}/v3/orders",
-                label="Junction",
-                timeout=TIMEOUT,
-                headers={"x-vital-api-key": JUNCTION_KEY},
-            )
+            response, _exchange = list_orders(sandbox, session)
             assert response.status_code == 200
     finally:
         departure_gate.reset(token)
@@ -253,14 +249,7 @@ def test_what_the_gate_returns_is_called_once_the_request_is_written(
     token = departure_gate.set(gate)
     try:
         for _ in range(2):
-            response, _exchange = send(
-                new_session(),
-                "GET",
-                f"{sandbox.junction_url}/v3/orders",
-                label="Junction",
-                timeout=TIMEOUT,
-                headers={"x-vital-api-key": JUNCTION_KEY},
-            )
+            response, _exchange = list_orders(sandbox, new_session())
             events.append(f"answer {response.status_code}")
     finally:
         departure_gate.reset(token)
@@ -295,14 +284,7 @@ def test_a_session_that_may_use_a_proxy_passes_the_gate_once_before_sending(
     seen_at_gate: list[int] = []
     token = departure_gate.set(lambda: seen_at_gate.append(len(control.requests("junction"))))
     try:
-        response, _exchange = send(
-            session,
-            "GET",
-            f"{sandbox.junction_url}/v3/orders",
-            label="Junction",
-            timeout=TIMEOUT,
-            headers={"x-vital-api-key": JUNCTION_KEY},
-        )
+        response, _exchange = list_orders(sandbox, session)
     finally:
         departure_gate.reset(token)
     assert response.status_code == 200
